@@ -1,0 +1,30 @@
+/*
+ * cli - one function per command family; src/main.c dispatches argv[1] to them.
+ *
+ * Each takes the argv after the command word (argv[0] is the command word itself) and returns
+ * the process exit status: 0 success, 1 failure (message on stderr), 2 usage error. Every
+ * command answers --help on stdout with status 0. Commands that touch a node's state take the
+ * common options parsed by config_from_args() (-c, --home, -o).
+ */
+#ifndef MX_CLI_CLI_H
+#define MX_CLI_CLI_H
+
+int cmd_serve(int argc, char **argv);      /* cli/serve.c */
+int cmd_tenant(int argc, char **argv);     /* cli/tenant.c */
+int cmd_config(int argc, char **argv);     /* cli/config.c */
+int cmd_token(int argc, char **argv);      /* cli/config.c */
+int cmd_queue(int argc, char **argv);      /* cli/queue.c */
+int cmd_sink(int argc, char **argv);       /* cli/sink.c */
+int cmd_scan(int argc, char **argv);       /* cli/scan.c */
+int cmd_sig(int argc, char **argv);        /* cli/sig.c */
+int cmd_quarantine(int argc, char **argv); /* cli/quarantine.c */
+int cmd_suspect(int argc, char **argv);    /* cli/suspect.c */
+int cmd_learn(int argc, char **argv);      /* cli/learn.c */
+int cmd_rules(int argc, char **argv);      /* cli/rules.c */
+int cmd_status(int argc, char **argv);     /* cli/status.c */
+int cmd_node(int argc, char **argv);       /* cli/node.c */
+
+/* True if argv has -h or --help; prints usage then. */
+int cli_wants_help(int argc, char **argv, const char *usage);
+
+#endif

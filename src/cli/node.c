@@ -1,0 +1,14 @@
+/*
+ * node - placeholder until its owner lands the command.
+ */
+#include "cli/cli.h"
+
+#include <stdio.h>
+
+int cmd_node(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "mxtower node: not built yet\n");
+	return 1;
+}

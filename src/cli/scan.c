@@ -1,0 +1,14 @@
+/*
+ * scan - placeholder until its owner lands the command.
+ */
+#include "cli/cli.h"
+
+#include <stdio.h>
+
+int cmd_scan(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "mxtower scan: not built yet\n");
+	return 1;
+}

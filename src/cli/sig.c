@@ -1,0 +1,14 @@
+/*
+ * sig - placeholder until its owner lands the command.
+ */
+#include "cli/cli.h"
+
+#include <stdio.h>
+
+int cmd_sig(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "mxtower sig: not built yet\n");
+	return 1;
+}

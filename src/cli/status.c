@@ -1,0 +1,14 @@
+/*
+ * status - placeholder until its owner lands the command.
+ */
+#include "cli/cli.h"
+
+#include <stdio.h>
+
+int cmd_status(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "mxtower status: not built yet\n");
+	return 1;
+}

@@ -1,0 +1,14 @@
+/*
+ * suspect - placeholder until its owner lands the command.
+ */
+#include "cli/cli.h"
+
+#include <stdio.h>
+
+int cmd_suspect(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "mxtower suspect: not built yet\n");
+	return 1;
+}

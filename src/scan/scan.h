@@ -1,0 +1,92 @@
+/*
+ * scan - the content-scanning pipeline: a static list of scanner ops tables run over one parsed
+ * message held in a per-message arena, collecting symbols (name, score, detail). The result,
+ * with the client's policy, gives a verdict and an action.
+ *
+ * A scanner never crashes the pipeline on bad input: hostile content is its daily bread. A
+ * scanner that cannot run (no engine, limit hit) adds a symbol saying so and returns 0.
+ */
+#ifndef MX_SCAN_SCAN_H
+#define MX_SCAN_SCAN_H
+
+#include "core/arena.h"
+#include "core/config.h"
+#include "mime/mime.h"
+#include "store/tenant.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SCAN_MAX_SYMBOLS 64
+#define SCAN_SYMBOL_NAME 48
+#define SCAN_SYMBOL_DETAIL 160
+#define SCAN_VIRUS_MAX 128
+
+enum scan_verdict { VERDICT_CLEAN, VERDICT_SPAM, VERDICT_PHISH, VERDICT_MALWARE, VERDICT_SUSPECT };
+
+struct scan_symbol {
+	char name[SCAN_SYMBOL_NAME];
+	double score;
+	char detail[SCAN_SYMBOL_DETAIL];
+};
+
+/* A plain value (no pointers): it crosses the worker socket and goes into the queue file. */
+struct scan_result {
+	enum scan_verdict verdict;
+	enum policy_action action;
+	double score;
+	int unscanned;  /* no scanner answered in time: scan again before delivery */
+	char virus[SCAN_VIRUS_MAX];
+	unsigned nsym;
+	struct scan_symbol sym[SCAN_MAX_SYMBOLS];
+};
+
+/* SMTP context of the message, for auth/phish/policy. Strings, NUL-terminated. */
+struct scan_envelope {
+	char client_ip[64];
+	char helo[256];
+	char mail_from[512];
+	char rcpt[512];     /* first recipient (the tenant is chosen by it) */
+	char tenant[TENANT_NAME_MAX]; /* "" when unknown (mxtower scan on a file) */
+};
+
+struct scan_task {
+	const char *msg;    /* whole message, e.g. mmap of the spool body */
+	size_t len;
+	struct mime_msg *mime;
+	struct arena *arena;
+	const struct scan_envelope *env;
+	const struct tenant *tenant; /* NULL when unknown: defaults apply */
+	struct scan_result *res;
+};
+
+struct scanner_ops {
+	const char *name;
+	/* Once per process; 0 or -errno (the scanner is then skipped, with a log line). */
+	int (*init)(const struct config *cfg);
+	/* Add symbols to t->res; may set t->res->virus. 0, or -errno (logged, scan continues). */
+	int (*scan)(struct scan_task *t);
+	/* Signatures/rules changed on disk: rebuild beside the old data and swap. May be NULL. */
+	int (*reload)(const struct config *cfg);
+	void (*fini)(void);
+};
+
+/* Set up every registered scanner for this process. */
+int scan_pipeline_init(const struct config *cfg);
+void scan_pipeline_fini(void);
+/* Call every scanner's reload. */
+void scan_pipeline_reload(const struct config *cfg);
+/*
+ * Parse msg into an arena of its own, run every scanner, then apply the tenant's policy
+ * (defaults when tenant is NULL) to fill verdict and action. Never fails: trouble becomes
+ * symbols.
+ */
+void scan_message(const char *msg, size_t len, const struct scan_envelope *env,
+		  const struct tenant *tenant, struct scan_result *res);
+
+/* Add a symbol (printf detail). Silently drops past SCAN_MAX_SYMBOLS. */
+void scan_add_symbol(struct scan_result *res, const char *name, double score, const char *fmt,
+		     ...) __attribute__((format(printf, 4, 5)));
+const char *scan_verdict_name(enum scan_verdict v);
+
+#endif
