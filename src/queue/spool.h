@@ -57,7 +57,8 @@ const char *spool_id(const struct spool *s);
 /* Append message bytes (already dot-unstuffed, CRLF line ends kept). 0, -ENOSPC (disk full:
  * answer 452 4.3.1), -EFBIG (past max_message_size), -EIO. Buffered. */
 int spool_write(struct spool *s, const void *p, size_t len);
-/* The body is complete: flush and fdatasync, so a scanner may read it via the fd. 0 or -errno. */
+/* The body is complete: flush it into the file, so a scanner may read it via the fd (durability
+ * comes with the commit's fsync). 0 or -errno. */
 int spool_end_body(struct spool *s);
 int spool_fd(const struct spool *s);
 uint64_t spool_body_offset(const struct spool *s);
@@ -68,9 +69,13 @@ typedef void (*spool_commit_cb)(void *arg, int status); /* 0 = durable; else -er
  * Write the verdict trailer and END, and commit into dir (QUEUE_ACTIVE, QUEUE_HOLD or
  * QUEUE_QUARANTINE) asynchronously. The callback runs on loop's thread. The spool is freed after
  * the callback (do not touch it after). On failure the incoming file has been removed.
+ * Returns 0 (the callback will run), or -errno without a callback: the caller still owns s.
  */
 int spool_commit(struct spool *s, uv_loop_t *loop, enum queue_dir dir,
 		 const struct scan_result *verdict, spool_commit_cb cb, void *arg);
+/* The same, synchronously, on the caller's thread (qmgr queues DSNs this way). Frees s. 0 or
+ * -errno (the incoming file removed). */
+int spool_commit_sync(struct spool *s, enum queue_dir dir, const struct scan_result *verdict);
 /* Abandon: unlink the incoming file and free. */
 void spool_abort(struct spool *s);
 
