@@ -64,6 +64,7 @@ static const struct config_key config_keys[] = {
 	{D(queue, delay_red, 1, 365 * 86400ULL), 0},
 	{N(scan, workers, 0, 64), 0},
 	{N(scan, deadline_ms, 10, 600000), 0},
+	{S(scan, scanners), 0},
 	{S(dns, resolver), 0},
 	{S(cluster, redis), 0},
 	{S(cluster, redis_password), 1},
@@ -109,6 +110,7 @@ void config_defaults(struct config *c)
 	c->queue.delay_red = 1800;
 	c->scan.workers = 2;
 	c->scan.deadline_ms = 30000;
+	snprintf(c->scan.scanners, sizeof c->scan.scanners, "all");
 }
 
 static const struct config_key *config_find(const char *key)

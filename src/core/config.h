@@ -62,6 +62,9 @@ struct config {
 	struct {
 		uint64_t workers;
 		uint64_t deadline_ms;
+		/* comma-separated scanner names to run, "all" (default) or "none" (the empty
+		 * pipeline: every message is clean; used by the relay benchmark) */
+		char scanners[CONFIG_STR];
 	} scan;
 
 	struct {
