@@ -66,7 +66,10 @@ struct scanner_ops {
 	int (*init)(const struct config *cfg);
 	/* Add symbols to t->res; may set t->res->virus. 0, or -errno (logged, scan continues). */
 	int (*scan)(struct scan_task *t);
-	/* Signatures/rules changed on disk: rebuild beside the old data and swap. May be NULL. */
+	/* Signatures/rules changed on disk: rebuild beside the old data and swap. May be NULL.
+	 * A worker calls it about once a second and on SIGHUP, so a scanner first checks cheaply
+	 * (mtimes) whether its files changed and returns 0 at once when not. In a worker it runs
+	 * after the privilege drop: open files under <home> through scan_home_path(). */
 	int (*reload)(const struct config *cfg);
 	void (*fini)(void);
 };
@@ -88,5 +91,21 @@ void scan_message(const char *msg, size_t len, const struct scan_envelope *env,
 void scan_add_symbol(struct scan_result *res, const char *name, double score, const char *fmt,
 		     ...) __attribute__((format(printf, 4, 5)));
 const char *scan_verdict_name(enum scan_verdict v);
+/*
+ * Raise the verdict to v if v is more severe (clean < spam < phish < suspect < malware).
+ * Scanners call it: av for malware, heur for suspect, phish for phish. The pipeline sets spam
+ * from the score once all scanners ran.
+ */
+void scan_raise_verdict(struct scan_result *res, enum scan_verdict v);
+/*
+ * "<home>/<rel>" as this process can open it. In a scan worker, which dropped privileges and
+ * may not traverse <home> itself, that is a path through a directory fd opened before the
+ * drop ("/proc/self/fd/N/<rel>"). 0 or -ENAMETOOLONG.
+ */
+int scan_home_path(const struct config *cfg, const char *rel, char *out, size_t outsz);
+/* The worker's scratch directory (for temporary files), or NULL outside a worker. */
+const char *scan_scratch_dir(void);
+/* Worker start-up: hold <home> open as a directory fd for scan_home_path(). 0 or -errno. */
+int scan_home_pin(const struct config *cfg);
 
 #endif

@@ -1,0 +1,202 @@
+/*
+ * test_scan_client - the scan client and a real scan worker process over a SOCK_SEQPACKET
+ * socket: a verdict comes back for a passed spool fd; silence past the deadline, a worker that
+ * dies mid-request, and a missing socket each give "unscanned" exactly once; cancel means no
+ * callback.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "core/config.h"
+#include "scan/client.h"
+#include "scan/worker.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct outcome {
+	int calls;
+	struct scan_result res;
+};
+
+static void on_result(void *arg, const struct scan_result *res)
+{
+	struct outcome *o = arg;
+
+	o->calls++;
+	o->res = *res;
+}
+
+static char home[] = "/tmp/test_scan_client.XXXXXX";
+
+static void make_config(struct config *cfg, uint64_t deadline_ms)
+{
+	char run[1100];
+
+	config_defaults(cfg);
+	snprintf(cfg->home, sizeof cfg->home, "%s", home);
+	cfg->scan.deadline_ms = deadline_ms;
+	snprintf(run, sizeof run, "%s/run", home);
+	mkdir(run, 0755);
+}
+
+static int listen_socket(const struct config *cfg)
+{
+	struct sockaddr_un sa;
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	assert_true(s >= 0);
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s/run/scan.sock", home);
+	unlink(sa.sun_path);
+	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(listen(s, 16), 0);
+	return s;
+}
+
+static int spool_file(const char *text, uint64_t *off, uint64_t *len)
+{
+	char path[] = "/tmp/test_scan_spool.XXXXXX";
+	int fd = mkstemp(path);
+	const char *head = "ENVELOPE-HEAD\n";
+
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(write(fd, head, strlen(head)), (ssize_t)strlen(head));
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	*off = strlen(head);
+	*len = strlen(text);
+	return fd;
+}
+
+static void run_until(uv_loop_t *loop, const struct outcome *o)
+{
+	for (int i = 0; i < 1000 && o->calls == 0; i++)
+		uv_run(loop, UV_RUN_ONCE);
+}
+
+static void test_verdict_from_worker(void **state)
+{
+	struct config cfg;
+	struct scan_envelope env;
+	struct outcome o = {0};
+	uv_loop_t loop;
+	uint64_t off, len;
+	pid_t pid;
+	int ls, fd;
+
+	make_config(&cfg, 5000);
+	ls = listen_socket(&cfg);
+	pid = fork();
+	if (pid == 0)
+		_exit(scan_worker_main(&cfg, ls, 0));
+	close(ls);
+	fd = spool_file("Subject: hi\r\n\r\nhello\r\n", &off, &len);
+	uv_loop_init(&loop);
+	struct scan_client *c = scan_client_new(&loop, &cfg);
+	memset(&env, 0, sizeof env);
+	snprintf(env.client_ip, sizeof env.client_ip, "127.0.0.1");
+	assert_int_equal(scan_client_submit(c, fd, off, len, &env, on_result, &o), 0);
+	close(fd); /* the client keeps its own copy */
+	run_until(&loop, &o);
+	assert_int_equal(o.calls, 1);
+	assert_int_equal(o.res.unscanned, 0);
+	assert_int_equal(o.res.verdict, VERDICT_CLEAN);
+	assert_int_equal(o.res.action, POLICY_DELIVER);
+
+	/* The worker dies: the next request is unscanned, reported once. */
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	memset(&o, 0, sizeof o);
+	fd = spool_file("x\r\n", &off, &len);
+	assert_int_equal(scan_client_submit(c, fd, off, len, &env, on_result, &o), 0);
+	close(fd);
+	run_until(&loop, &o);
+	assert_int_equal(o.calls, 1);
+	assert_int_equal(o.res.unscanned, 1);
+	assert_string_equal(o.res.sym[0].name, "SCAN_UNSCANNED");
+	scan_client_free(c);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void test_deadline_when_nobody_accepts(void **state)
+{
+	struct config cfg;
+	struct outcome o = {0};
+	uv_loop_t loop;
+	uint64_t off, len, t0;
+	int ls, fd;
+
+	make_config(&cfg, 200);
+	ls = listen_socket(&cfg); /* bound, listening, never accepted */
+	fd = spool_file("x\r\n", &off, &len);
+	uv_loop_init(&loop);
+	struct scan_client *c = scan_client_new(&loop, &cfg);
+	t0 = uv_now(&loop);
+	assert_int_equal(scan_client_submit(c, fd, off, len, NULL, on_result, &o), 0);
+	run_until(&loop, &o);
+	assert_int_equal(o.calls, 1);
+	assert_int_equal(o.res.unscanned, 1);
+	assert_true(uv_now(&loop) - t0 >= 190);
+	assert_string_equal(o.res.sym[0].detail, "no scan worker answered in time");
+
+	/* Cancel: the callback never runs. */
+	struct outcome o2 = {0};
+	assert_int_equal(scan_client_submit(c, fd, off, len, NULL, on_result, &o2), 0);
+	scan_client_cancel(c, &o2);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(o2.calls, 0);
+	close(fd);
+	close(ls);
+	scan_client_free(c);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void test_no_socket(void **state)
+{
+	struct config cfg;
+	struct outcome o = {0};
+	uv_loop_t loop;
+	uint64_t off, len;
+	char path[1200];
+	int fd;
+
+	make_config(&cfg, 60000);
+	snprintf(path, sizeof path, "%s/run/scan.sock", home);
+	unlink(path);
+	fd = spool_file("x\r\n", &off, &len);
+	uv_loop_init(&loop);
+	struct scan_client *c = scan_client_new(&loop, &cfg);
+	assert_int_equal(scan_client_submit(c, fd, off, len, NULL, on_result, &o), 0);
+	assert_int_equal(o.calls, 0); /* never from inside submit */
+	run_until(&loop, &o);
+	assert_int_equal(o.calls, 1);
+	assert_int_equal(o.res.unscanned, 1);
+	close(fd);
+	scan_client_free(c);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_verdict_from_worker),
+		cmocka_unit_test(test_deadline_when_nobody_accepts),
+		cmocka_unit_test(test_no_socket),
+	};
+
+	if (mkdtemp(home) == NULL)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
