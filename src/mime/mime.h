@@ -77,6 +77,17 @@ struct mime_part {
 	size_t decoded_len;
 	/* Leaves found by uudecode/yEnc inside a text body become extra children of that part
 	 * with type "application", subtype "octet-stream" and their embedded file name. */
+
+	/* Transfer-decoded bytes before any charset conversion (what GMime calls the content);
+	 * the same pointer as decoded when no conversion was needed. NULL for containers. */
+	const unsigned char *content;
+	size_t content_len;
+	/* What a reader sees of a text/plain or text/html leaf (UTF-8; HTML reduced to text),
+	 * NUL-terminated; NULL for other parts. */
+	const char *text;
+	size_t text_len;
+	int container; /* 1 when parsed into children: a split multipart or a parsed message */
+	int embedded;  /* 1 for a leaf found by uudecode/yEnc inside a text body */
 };
 
 struct mime_url {

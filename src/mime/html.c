@@ -1,0 +1,421 @@
+/*
+ * html - HTML to visible text, for content scanners, and the links in it, for URL checks.
+ *
+ * Not a browser: a single pass that drops tags, comments, <script> and <style> bodies, decodes
+ * character references (the named ones mail uses, decimal and hex), collapses whitespace runs
+ * into one space and ends a line at block elements. Links come from <a href>/<area href> (with
+ * the anchor text: phishing shows one host and links another), <img src>, <iframe src> and
+ * <form action>. A tag is read to its '>' outside quotes; an unterminated one ends the text.
+ */
+#include "mime/html.h"
+
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+/* An anchor's text past this is not shown to the URL checks (it is still in the text). */
+#define HTML_ANCHOR_MAX 1024
+/* Attribute values we keep (href, src) are cut at this; see URL_LEN_MAX in url.c. */
+#define HTML_ATTR_MAX 8192
+
+struct html_entity {
+	const char *name;
+	unsigned cp;
+};
+
+/* The named references that occur in mail; the full HTML5 table (2231 names) buys nothing. */
+static const struct html_entity html_entities[] = {
+	{"amp", '&'},      {"lt", '<'},        {"gt", '>'},       {"quot", '"'},
+	{"apos", '\''},    {"nbsp", ' '},      {"copy", 0xA9},    {"reg", 0xAE},
+	{"trade", 0x2122}, {"hellip", 0x2026}, {"mdash", 0x2014}, {"ndash", 0x2013},
+	{"lsquo", 0x2018}, {"rsquo", 0x2019},  {"ldquo", 0x201C}, {"rdquo", 0x201D},
+	{"bull", 0x2022},  {"middot", 0xB7},   {"euro", 0x20AC},  {"pound", 0xA3},
+	{"yen", 0xA5},     {"cent", 0xA2},     {"sect", 0xA7},    {"deg", 0xB0},
+	{"plusmn", 0xB1},  {"times", 0xD7},    {"divide", 0xF7},  {"laquo", 0xAB},
+	{"raquo", 0xBB},   {"iexcl", 0xA1},    {"iquest", 0xBF},  {"shy", 0xAD},
+	{"auml", 0xE4},    {"ouml", 0xF6},     {"uuml", 0xFC},    {"Auml", 0xC4},
+	{"Ouml", 0xD6},    {"Uuml", 0xDC},     {"szlig", 0xDF},   {"eacute", 0xE9},
+	{"egrave", 0xE8},  {"ecirc", 0xEA},    {"aacute", 0xE1},  {"agrave", 0xE0},
+	{"acirc", 0xE2},   {"iacute", 0xED},   {"oacute", 0xF3},  {"uacute", 0xFA},
+	{"ntilde", 0xF1},  {"ccedil", 0xE7},   {"Eacute", 0xC9},  {"aring", 0xE5},
+	{"oslash", 0xF8},  {"aelig", 0xE6},    {"zwnj", 0x200C},  {"zwj", 0x200D},
+	{"lrm", 0x200E},   {"rlm", 0x200F},    {"thinsp", 0x2009}, {"ensp", 0x2002},
+	{"emsp", 0x2003},
+};
+
+/* Windows-1252 meanings of &#128; .. &#159;, as browsers read them. */
+static const unsigned short html_c1[32] = {
+	0x20AC, 0xFFFD, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+	0x2039, 0x0152, 0xFFFD, 0x017D, 0xFFFD, 0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+	0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178,
+};
+
+static size_t utf8_put(unsigned cp, char *o)
+{
+	if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		cp = 0xFFFD;
+	if (cp >= 0x80 && cp < 0xA0)
+		cp = html_c1[cp - 0x80];
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xC0 | cp >> 6);
+		o[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xE0 | cp >> 12);
+		o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		o[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	o[0] = (char)(0xF0 | cp >> 18);
+	o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+	o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+	o[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+static int is_alnum(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+size_t mime_html_entity(const char *p, size_t len, char utf8[8], size_t *ulen)
+{
+	size_t i, n;
+
+	if (len < 3 || p[0] != '&')
+		return 0;
+	if (p[1] == '#') {
+		unsigned long cp = 0;
+		int hex = (p[2] == 'x' || p[2] == 'X'), digits = 0;
+
+		for (i = hex ? 3 : 2; i < len; i++) {
+			char c = p[i];
+			int d = c >= '0' && c <= '9' ? c - '0'
+				: hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
+				: hex && c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+
+			if (d < 0)
+				break;
+			if (cp <= 0x10FFFF)
+				cp = cp * (hex ? 16 : 10) + (unsigned)d;
+			digits++;
+		}
+		if (digits == 0)
+			return 0;
+		if (i < len && p[i] == ';')
+			i++;
+		*ulen = utf8_put(cp > 0x10FFFF ? 0xFFFD : (unsigned)cp, utf8);
+		return i;
+	}
+	for (n = 1; n < len && n < 10 && is_alnum(p[n]); n++)
+		;
+	for (i = 0; i < sizeof html_entities / sizeof html_entities[0]; i++) {
+		size_t nl = strlen(html_entities[i].name);
+
+		if (nl != n - 1 || memcmp(p + 1, html_entities[i].name, nl) != 0)
+			continue;
+		*ulen = utf8_put(html_entities[i].cp, utf8);
+		return n < len && p[n] == ';' ? n + 1 : n;
+	}
+	return 0;
+}
+
+/* Append decoded text, collapsing whitespace; *space says a blank is pending. */
+static int text_put(struct buf *out, const char *p, size_t n, int *space)
+{
+	const char *e = p + n;
+	int r;
+
+	while (p < e) {
+		const char *q = p;
+
+		while (q < e && *q != ' ' && *q != '\t' && *q != '\r' && *q != '\n' && *q != '\f')
+			q++;
+		if (q > p) {
+			if (*space && out->len && out->p[out->len - 1] != '\n' &&
+			    (r = buf_append(out, " ", 1)) < 0)
+				return r;
+			*space = 0;
+			if ((r = buf_append(out, p, (size_t)(q - p))) < 0)
+				return r;
+		}
+		while (q < e && (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n' || *q == '\f')) {
+			*space = 1;
+			q++;
+		}
+		p = q;
+	}
+	return 0;
+}
+
+static int text_newline(struct buf *out, int *space)
+{
+	*space = 0;
+	if (out->len == 0 || out->p[out->len - 1] == '\n')
+		return 0;
+	return buf_append(out, "\n", 1);
+}
+
+/* Find an attribute in a tag's attribute text; decode its value's entities into val. */
+static int tag_attr(const char *s, const char *e, const char *name, struct buf *val)
+{
+	size_t nl = strlen(name);
+
+	while (s < e) {
+		const char *an, *ane, *v, *ve;
+
+		while (s < e && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n' || *s == '/'))
+			s++;
+		an = s;
+		while (s < e && *s != '=' && *s != ' ' && *s != '\t' && *s != '\r' && *s != '\n' &&
+		       *s != '>')
+			s++;
+		ane = s;
+		while (s < e && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n'))
+			s++;
+		if (s >= e || *s != '=') {
+			if (ane == an)
+				s++;
+			continue;
+		}
+		s++;
+		while (s < e && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n'))
+			s++;
+		if (s < e && (*s == '"' || *s == '\'')) {
+			char q = *s++;
+
+			v = s;
+			while (s < e && *s != q)
+				s++;
+			ve = s;
+			if (s < e)
+				s++;
+		} else {
+			v = s;
+			while (s < e && *s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
+				s++;
+			ve = s;
+		}
+		if ((size_t)(ane - an) == nl && strncasecmp(an, name, nl) == 0) {
+			if ((size_t)(ve - v) > HTML_ATTR_MAX)
+				ve = v + HTML_ATTR_MAX;
+			while (v < ve && (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n'))
+				v++;
+			while (v < ve) {
+				char u[8];
+				size_t ul = 0, k = 0;
+				int r;
+
+				if (*v == '&')
+					k = mime_html_entity(v, (size_t)(ve - v), u, &ul);
+				if (k) {
+					r = buf_append(val, u, ul);
+					v += k;
+				} else if (*v == '\r' || *v == '\n' || *v == '\t') {
+					r = 0; /* browsers strip these from URLs */
+					v++;
+				} else {
+					r = buf_append(val, v, 1);
+					v++;
+				}
+				if (r < 0)
+					return r;
+			}
+			while (val->len && val->p[val->len - 1] == ' ')
+				val->p[--val->len] = '\0';
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int tag_is(const char *n, size_t nl, const char *name)
+{
+	return strlen(name) == nl && strncasecmp(n, name, nl) == 0;
+}
+
+/* Block elements: each ends the current line of text. */
+static int tag_is_block(const char *n, size_t nl)
+{
+	static const char *const blocks[] = {"br", "p", "div", "tr", "li", "ul", "ol", "table",
+					     "h1", "h2", "h3", "h4", "h5", "h6", "hr", "title",
+					     "blockquote", "pre", "dd", "dt", "center", "form"};
+	size_t i;
+
+	for (i = 0; i < sizeof blocks / sizeof blocks[0]; i++)
+		if (tag_is(n, nl, blocks[i]))
+			return 1;
+	return 0;
+}
+
+/* The end of a tag starting at s ('<'), skipping quoted attribute values; NULL if none. */
+static const char *tag_end(const char *s, const char *e)
+{
+	char q = 0;
+
+	for (s++; s < e; s++) {
+		if (q) {
+			if (*s == q)
+				q = 0;
+		} else if (*s == '"' || *s == '\'') {
+			/* Only quotes that open a value count; a stray one in text would eat the page. */
+			if (s[-1] == '=' || s[-1] == ' ')
+				q = *s;
+		} else if (*s == '>') {
+			return s;
+		}
+	}
+	return NULL;
+}
+
+static const char *find_ci(const char *s, const char *e, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (; s + n <= e; s++) {
+		s = memchr(s, needle[0], (size_t)(e - s));
+		if (s == NULL || s + n > e)
+			return NULL;
+		if (strncasecmp(s, needle, n) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+int mime_html_to_text(const char *p, size_t len, struct buf *out, mime_html_link_fn link,
+		      void *arg)
+{
+	const char *s = p, *e = p + len;
+	struct buf href;
+	size_t anchor_start = 0;
+	int in_anchor = 0, space = 0, r = 0;
+
+	buf_init(&href, HTML_ATTR_MAX * 4);
+	while (s < e) {
+		const char *lt = s, *te, *n, *ne;
+		int closing = 0;
+
+		while (lt < e && *lt != '<' && *lt != '&')
+			lt++;
+		if ((r = text_put(out, s, (size_t)(lt - s), &space)) < 0)
+			goto out;
+		if (lt >= e)
+			break;
+		if (*lt == '&') {
+			char u[8];
+			size_t ul = 0, k = mime_html_entity(lt, (size_t)(e - lt), u, &ul);
+
+			if (k == 0) {
+				k = 1;
+				memcpy(u, "&", 1);
+				ul = 1;
+			}
+			if (ul == 1 && u[0] == ' ') {
+				space = 1;
+			} else if ((r = text_put(out, u, ul, &space)) < 0) {
+				goto out;
+			}
+			s = lt + k;
+			continue;
+		}
+		if (e - lt >= 4 && memcmp(lt, "<!--", 4) == 0) {
+			const char *ce = memmem(lt + 4, (size_t)(e - lt - 4), "-->", 3);
+
+			s = ce ? ce + 3 : e;
+			continue;
+		}
+		n = lt + 1;
+		if (n < e && *n == '/') {
+			closing = 1;
+			n++;
+		}
+		if (n >= e || !(is_alnum(*n) || *n == '!' || *n == '?')) {
+			/* A '<' that starts no tag is text. */
+			if ((r = text_put(out, "<", 1, &space)) < 0)
+				goto out;
+			s = lt + 1;
+			continue;
+		}
+		te = tag_end(lt, e);
+		if (te == NULL)
+			break;
+		for (ne = n; ne < te && (is_alnum(*ne) || *ne == '-' || *ne == ':'); ne++)
+			;
+		s = te + 1;
+		if (!closing && (tag_is(n, (size_t)(ne - n), "script") ||
+				 tag_is(n, (size_t)(ne - n), "style"))) {
+			const char *ce = find_ci(s, e, tag_is(n, (size_t)(ne - n), "script")
+							   ? "</script" : "</style");
+
+			s = ce ? ce : e;
+			continue;
+		}
+		if (tag_is_block(n, (size_t)(ne - n))) {
+			if ((r = text_newline(out, &space)) < 0)
+				goto out;
+		} else if (tag_is(n, (size_t)(ne - n), "td") || tag_is(n, (size_t)(ne - n), "th")) {
+			space = 1;
+		}
+		if (link == NULL)
+			continue;
+		if (closing) {
+			if (in_anchor && tag_is(n, (size_t)(ne - n), "a")) {
+				const char *t = out->p ? out->p + anchor_start : "";
+				size_t tl = out->len - anchor_start;
+
+				while (tl && (*t == ' ' || *t == '\n')) {
+					t++;
+					tl--;
+				}
+				while (tl && (t[tl - 1] == ' ' || t[tl - 1] == '\n'))
+					tl--;
+				if (tl > HTML_ANCHOR_MAX)
+					tl = HTML_ANCHOR_MAX;
+				if ((r = link(arg, href.p, href.len, t, tl)) < 0)
+					goto out;
+				in_anchor = 0;
+			}
+			continue;
+		}
+		{
+			size_t nl = (size_t)(ne - n);
+			const char *attr = tag_is(n, nl, "a") || tag_is(n, nl, "area") ? "href"
+					   : tag_is(n, nl, "img") || tag_is(n, nl, "iframe") ? "src"
+					   : tag_is(n, nl, "form") ? "action" : NULL;
+			int found;
+
+			if (attr == NULL)
+				continue;
+			if (in_anchor && tag_is(n, nl, "a")) {
+				/* An <a> inside an open <a>: the first one ends without its text. */
+				if ((r = link(arg, href.p, href.len, NULL, 0)) < 0)
+					goto out;
+				in_anchor = 0;
+			}
+			buf_reset(&href);
+			found = tag_attr(ne, te, attr, &href);
+			if (found < 0) {
+				r = found;
+				goto out;
+			}
+			if (!found || href.len == 0)
+				continue;
+			if (tag_is(n, nl, "a")) {
+				in_anchor = 1;
+				anchor_start = out->len;
+			} else if ((r = link(arg, href.p, href.len, NULL, 0)) < 0) {
+				goto out;
+			}
+		}
+	}
+	if (in_anchor)
+		r = link(arg, href.p, href.len, NULL, 0);
+out:
+	buf_free(&href);
+	return r < 0 ? r : 0;
+}

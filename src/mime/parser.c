@@ -1,0 +1,565 @@
+/*
+ * parser - one message into a tree of parts (RFC 2045-2049), in a single pass over the input.
+ *
+ * The input is never copied as a whole: headers and raw bodies are slices into it. Each entity
+ * is its header block plus body; a multipart body is split at its delimiter lines (RFC 2046
+ * section 5.1.1: "--boundary" at a line start, optional "--" to close, then only blanks; the
+ * line break before a delimiter belongs to the delimiter), a message/rfc822 body is parsed as
+ * the one child, and a leaf is transfer-decoded into the arena (a NUL after it), then text is
+ * converted to UTF-8, HTML reduced to text, URLs collected, and uuencode/yEnc blocks in plain
+ * text turned into child leaves.
+ *
+ * Limits never abort: past max_depth a container stays an undecoded-structure leaf, past
+ * max_parts no more parts are made, past max_decoded leaves are cut, and a full arena stops the
+ * parse where it is. Each sets its MIME_F_* flag. The parse recurses once per nesting level,
+ * so the stack is bounded by MIME_DEPTH_HARD_MAX whatever limits the caller passes.
+ */
+#include "mime/charset.h"
+#include "mime/decode.h"
+#include "mime/header.h"
+#include "mime/html.h"
+#include "mime/mime.h"
+#include "mime/url.h"
+
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+/* Recursion bound whatever the caller's limits say: about 1 KiB of stack per level. */
+#define MIME_DEPTH_HARD_MAX 200
+/* Scratch for charset conversion and HTML text; a text part can't produce more than this much
+ * UTF-8 (three bytes per input byte at worst) before it is cut and flagged. */
+#define MIME_TEXT_MAX (64u * 1024 * 1024)
+
+const struct mime_limits mime_limits_default = {
+	.max_depth = 20,                 /* real mail nests under 10; bombs nest thousands */
+	.max_parts = 1000,               /* mailing-list digests reach a few hundred */
+	.max_decoded = 64 * 1024 * 1024, /* above the largest message we accept, decoded */
+};
+
+struct mime_parser {
+	struct arena *a;
+	struct mime_msg *msg;
+	struct mime_limits lim;
+	size_t decoded_total;
+	struct buf scratch;
+	struct mime_urls urls;
+	int full; /* the arena ran out: make nothing more */
+};
+
+static void parser_full(struct mime_parser *ps, struct mime_part *part)
+{
+	ps->full = 1;
+	ps->msg->flags |= MIME_F_ARENA_FULL;
+	if (part)
+		part->flags |= MIME_F_ARENA_FULL;
+}
+
+static int streq(const char *a, const char *b)
+{
+	return strcmp(a, b) == 0;
+}
+
+static enum mime_encoding encoding_of(const char *s)
+{
+	if (s[0] == '\0' || streq(s, "7bit"))
+		return MIME_ENC_7BIT;
+	if (streq(s, "8bit"))
+		return MIME_ENC_8BIT;
+	if (streq(s, "binary"))
+		return MIME_ENC_BINARY;
+	if (streq(s, "base64"))
+		return MIME_ENC_BASE64;
+	if (streq(s, "quoted-printable"))
+		return MIME_ENC_QP;
+	if (streq(s, "x-uuencode") || streq(s, "uuencode") || streq(s, "x-uue") ||
+	    streq(s, "x-uudecode"))
+		return MIME_ENC_UUENCODE;
+	if (streq(s, "x-yenc") || streq(s, "yenc"))
+		return MIME_ENC_YENC;
+	return MIME_ENC_OTHER;
+}
+
+/* Content-Type, Content-Disposition and Content-Transfer-Encoding into the part's fields. */
+static int part_fields(struct mime_parser *ps, struct mime_part *part, int in_digest)
+{
+	const struct mime_header *ct = mime_header_find(part, "content-type");
+	const struct mime_header *cd = mime_header_find(part, "content-disposition");
+	const struct mime_header *cte = mime_header_find(part, "content-transfer-encoding");
+	char *type = NULL, *subtype = NULL, *tok;
+	const char *v;
+
+	if (ct && mime_value_token(ps->a, ct->raw, &type, &subtype) < 0)
+		return -ENOMEM;
+	/* RFC 2045 section 5.2: a missing or unusable Content-Type means the default. */
+	if (type == NULL || subtype == NULL || type[0] == '\0' || subtype[0] == '\0') {
+		type = in_digest ? "message" : "text";
+		subtype = in_digest ? "rfc822" : "plain";
+		ct = NULL;
+	}
+	part->type = type;
+	part->subtype = subtype;
+	part->charset = "";
+	part->boundary = NULL;
+	part->filename = "";
+	part->disposition = "";
+	if (ct) {
+		if ((v = mime_param_get(ps->a, ct->raw, "charset")) != NULL) {
+			char *c = arena_strdup(ps->a, v), *q;
+
+			if (c == NULL)
+				return -ENOMEM;
+			for (q = c; *q; q++)
+				if (*q >= 'A' && *q <= 'Z')
+					*q = (char)(*q + 32);
+			part->charset = c;
+		}
+		if (streq(type, "multipart"))
+			part->boundary = mime_param_get(ps->a, ct->raw, "boundary");
+	}
+	if (cd) {
+		if (mime_value_token(ps->a, cd->raw, &tok, NULL) < 0)
+			return -ENOMEM;
+		/* RFC 2183 section 2.8: an unknown disposition is treated as attachment. */
+		part->disposition = tok[0] == '\0' ? "" : streq(tok, "inline") ? "inline"
+											: "attachment";
+		if ((v = mime_param_get(ps->a, cd->raw, "filename")) != NULL)
+			part->filename = v;
+	}
+	if (part->filename[0] == '\0' && ct && (v = mime_param_get(ps->a, ct->raw, "name")) != NULL)
+		part->filename = v;
+	part->encoding = MIME_ENC_7BIT;
+	if (cte) {
+		if (mime_value_token(ps->a, cte->raw, &tok, NULL) < 0)
+			return -ENOMEM;
+		part->encoding = encoding_of(tok);
+	}
+	return 0;
+}
+
+static struct mime_part *entity_parse(struct mime_parser *ps, struct mime_part *parent,
+				      const char *p, size_t len, unsigned depth, int in_digest);
+
+static void child_append(struct mime_part *parent, struct mime_part **tail, struct mime_part *c)
+{
+	c->parent = parent;
+	if (*tail)
+		(*tail)->next = c;
+	else
+		parent->children = c;
+	*tail = c;
+}
+
+/* Is the line at s a delimiter for boundary b? 0 no, 1 delimiter, 2 close-delimiter. */
+static int delimiter_kind(const char *s, const char *e, const char *b, size_t bl)
+{
+	int kind = 1;
+
+	if ((size_t)(e - s) < bl + 2 || s[0] != '-' || s[1] != '-' || memcmp(s + 2, b, bl) != 0)
+		return 0;
+	s += bl + 2;
+	if (e - s >= 2 && s[0] == '-' && s[1] == '-') {
+		kind = 2;
+		s += 2;
+	}
+	for (; s < e && *s != '\n'; s++)
+		if (*s != ' ' && *s != '\t' && *s != '\r')
+			return 0;
+	return kind;
+}
+
+/* Split a multipart body at its delimiters and parse each part. */
+static void multipart_split(struct mime_parser *ps, struct mime_part *part, const char *body,
+			    size_t blen)
+{
+	const char *e = body + blen, *s = body, *pstart = NULL;
+	const char *b = part->boundary;
+	size_t bl = strlen(b);
+	struct mime_part *tail = NULL;
+	int in_digest = streq(part->subtype, "digest"), closed = 0;
+	char needle[2 + 256];
+	size_t nl;
+
+	/* RFC 2046 caps boundaries at 70 characters; longer ones still work, up to this buffer. */
+	if (bl > sizeof needle - 2) {
+		part->flags |= MIME_F_NO_BOUNDARY;
+		return;
+	}
+	needle[0] = needle[1] = '-';
+	memcpy(needle + 2, b, bl);
+	nl = bl + 2;
+	while (s < e && !ps->full) {
+		const char *d = memmem(s, (size_t)(e - s), needle, nl), *le;
+		int kind;
+
+		if (d == NULL)
+			break;
+		if (d != body && d[-1] != '\n') {
+			s = d + 1;
+			continue;
+		}
+		le = memchr(d, '\n', (size_t)(e - d));
+		le = le ? le + 1 : e;
+		kind = delimiter_kind(d, le, b, bl);
+		if (kind == 0) {
+			s = d + 1;
+			continue;
+		}
+		if (pstart) {
+			/* The line break before the delimiter is part of the delimiter. */
+			const char *pe = d;
+			struct mime_part *c;
+
+			if (pe > pstart && pe[-1] == '\n')
+				pe--;
+			if (pe > pstart && pe[-1] == '\r')
+				pe--;
+			c = entity_parse(ps, part, pstart, (size_t)(pe - pstart), part->depth + 1,
+					 in_digest);
+			if (c)
+				child_append(part, &tail, c);
+		}
+		if (kind == 2) {
+			closed = 1;
+			break;
+		}
+		pstart = le;
+		s = le;
+	}
+	if (!closed) {
+		part->flags |= MIME_F_UNCLOSED;
+		if (pstart && !ps->full) {
+			struct mime_part *c = entity_parse(ps, part, pstart, (size_t)(e - pstart),
+							   part->depth + 1, in_digest);
+
+			if (c)
+				child_append(part, &tail, c);
+		}
+	}
+}
+
+/* Reserve decode room, honouring max_decoded; returns the input length to decode. */
+static size_t decode_budget(struct mime_parser *ps, struct mime_part *part, size_t in_len,
+			    int base64)
+{
+	size_t left = ps->lim.max_decoded - ps->decoded_total;
+	size_t out_bound = base64 ? in_len / 4 * 3 + 3 : in_len;
+
+	if (out_bound <= left)
+		return in_len;
+	part->flags |= MIME_F_DECODE_LIMIT;
+	ps->msg->flags |= MIME_F_DECODE_LIMIT;
+	return base64 ? left / 3 * 4 : left;
+}
+
+static int link_cb(void *arg, const char *url, size_t ulen, const char *text, size_t tlen);
+
+struct link_ctx {
+	struct mime_parser *ps;
+	struct mime_part *part;
+};
+
+static int link_cb(void *arg, const char *url, size_t ulen, const char *text, size_t tlen)
+{
+	struct link_ctx *lc = arg;
+
+	return mime_urls_add(&lc->ps->urls, url, ulen, text ? text : "", text ? tlen : 0, lc->part);
+}
+
+/* uuencode/yEnc blocks in a plain text body become child leaves. */
+static void embedded_extract(struct mime_parser *ps, struct mime_part *part)
+{
+	const char *p = (const char *)part->content;
+	size_t len = part->content_len, from = 0;
+	struct mime_part *tail = NULL;
+	struct mime_embedded em;
+
+	while (!ps->full && mime_embedded_find(p, len, from, &em)) {
+		struct mime_part *c;
+		unsigned bad = 0;
+		unsigned char *out;
+		size_t in = em.data_end - em.data, n;
+
+		from = em.end > from ? em.end : from + 1;
+		if (ps->msg->nparts >= ps->lim.max_parts) {
+			part->flags |= MIME_F_PARTS_LIMIT;
+			ps->msg->flags |= MIME_F_PARTS_LIMIT;
+			return;
+		}
+		c = arena_zalloc(ps->a, sizeof *c);
+		in = decode_budget(ps, part, in, 0);
+		out = c ? arena_alloc(ps->a, in + 1) : NULL;
+		if (out == NULL || (c->filename = arena_strndup(ps->a, em.name, em.name_len)) == NULL) {
+			parser_full(ps, part);
+			return;
+		}
+		n = em.yenc ? mime_yenc_raw(p + em.data, in, out, &bad)
+			    : mime_uu_raw(p + em.data, in, out, &bad);
+		out[n] = '\0';
+		ps->decoded_total += n;
+		c->depth = part->depth + 1;
+		c->index = ps->msg->nparts++;
+		c->raw_body = (struct slice){p + em.start, em.end - em.start};
+		c->raw_headers = (struct slice){p + em.start, 0};
+		c->type = "application";
+		c->subtype = "octet-stream";
+		c->charset = "";
+		c->disposition = "attachment";
+		c->encoding = em.yenc ? MIME_ENC_YENC : MIME_ENC_UUENCODE;
+		c->decoded = c->content = out;
+		c->decoded_len = c->content_len = n;
+		c->embedded = 1;
+		if (bad || em.data_end == em.end)
+			c->flags |= MIME_F_BAD_ENCODING;
+		child_append(part, &tail, c);
+	}
+}
+
+/* Transfer-decode a leaf, then the text work for text parts. */
+static void leaf_decode(struct mime_parser *ps, struct mime_part *part)
+{
+	const char *in = part->raw_body.p;
+	size_t in_len = part->raw_body.len, n;
+	unsigned bad = 0;
+	unsigned char *out;
+	int r;
+
+	switch (part->encoding) {
+	case MIME_ENC_BASE64:
+		in_len = decode_budget(ps, part, in_len, 1);
+		out = arena_alloc(ps->a, in_len / 4 * 3 + 4);
+		if (out == NULL)
+			goto full;
+		n = mime_base64_raw(in, in_len, out, &bad);
+		break;
+	case MIME_ENC_QP:
+		in_len = decode_budget(ps, part, in_len, 0);
+		out = arena_alloc(ps->a, in_len + 1);
+		if (out == NULL)
+			goto full;
+		n = mime_qp_raw(in, in_len, out, &bad);
+		break;
+	case MIME_ENC_UUENCODE:
+	case MIME_ENC_YENC: {
+		struct mime_embedded em;
+
+		/* The body is one block; without a begin line, all of it is data. */
+		if (mime_embedded_find(in, in_len, 0, &em)) {
+			in += em.data;
+			in_len = em.data_end - em.data;
+		}
+		in_len = decode_budget(ps, part, in_len, 0);
+		out = arena_alloc(ps->a, in_len + 1);
+		if (out == NULL)
+			goto full;
+		n = part->encoding == MIME_ENC_YENC ? mime_yenc_raw(in, in_len, out, &bad)
+						    : mime_uu_raw(in, in_len, out, &bad);
+		break;
+	}
+	default:
+		in_len = decode_budget(ps, part, in_len, 0);
+		out = arena_alloc(ps->a, in_len + 1);
+		if (out == NULL)
+			goto full;
+		memcpy(out, in, in_len);
+		n = in_len;
+		break;
+	}
+	if (n > ps->lim.max_decoded - ps->decoded_total) {
+		n = ps->lim.max_decoded - ps->decoded_total;
+		part->flags |= MIME_F_DECODE_LIMIT;
+	}
+	out[n] = '\0';
+	ps->decoded_total += n;
+	if (bad)
+		part->flags |= MIME_F_BAD_ENCODING;
+	part->content = part->decoded = out;
+	part->content_len = part->decoded_len = n;
+
+	if (!streq(part->type, "text"))
+		return;
+	/* Charset to UTF-8, unless the bytes already are. */
+	if (!(mime_charset_is_utf8ish(part->charset) && mime_utf8_valid((const char *)out, n))) {
+		buf_reset(&ps->scratch);
+		r = mime_charset_to_utf8(part->charset, (const char *)out, n, &ps->scratch);
+		if (r != 0)
+			part->flags |= MIME_F_BAD_CHARSET;
+		if (r >= 0) {
+			unsigned char *u = (unsigned char *)arena_strndup(
+				ps->a, ps->scratch.p ? ps->scratch.p : "", ps->scratch.len);
+
+			if (u == NULL)
+				goto full;
+			part->decoded = u;
+			part->decoded_len = ps->scratch.len;
+		}
+	}
+	if (streq(part->subtype, "html")) {
+		struct link_ctx lc = {ps, part};
+
+		buf_reset(&ps->scratch);
+		r = mime_html_to_text((const char *)part->decoded, part->decoded_len, &ps->scratch,
+				      link_cb, &lc);
+		if (r == -ENOMEM && ps->urls.full)
+			goto full;
+		part->text = arena_strndup(ps->a, ps->scratch.p ? ps->scratch.p : "",
+					   ps->scratch.len);
+		if (part->text == NULL)
+			goto full;
+		part->text_len = ps->scratch.len;
+		if (mime_urls_scan(&ps->urls, part->text, part->text_len, part) < 0)
+			goto full;
+	} else if (streq(part->subtype, "plain")) {
+		part->text = (const char *)part->decoded;
+		part->text_len = part->decoded_len;
+		if (mime_urls_scan(&ps->urls, part->text, part->text_len, part) < 0)
+			goto full;
+		if (part->encoding != MIME_ENC_UUENCODE && part->encoding != MIME_ENC_YENC)
+			embedded_extract(ps, part);
+	}
+	return;
+full:
+	parser_full(ps, part);
+}
+
+/* message/rfc822 and kin: the body (transfer-decoded if a sender encoded it) is one message. */
+static int is_message(const struct mime_part *part)
+{
+	return streq(part->type, "message") &&
+	       (streq(part->subtype, "rfc822") || streq(part->subtype, "news") ||
+		streq(part->subtype, "global"));
+}
+
+static struct mime_part *entity_parse(struct mime_parser *ps, struct mime_part *parent,
+				      const char *p, size_t len, unsigned depth, int in_digest)
+{
+	struct mime_part *part;
+	size_t body_off, raw_len;
+
+	if (ps->full)
+		return NULL;
+	if (ps->msg->nparts >= ps->lim.max_parts) {
+		ps->msg->flags |= MIME_F_PARTS_LIMIT;
+		if (parent)
+			parent->flags |= MIME_F_PARTS_LIMIT;
+		return NULL;
+	}
+	part = arena_zalloc(ps->a, sizeof *part);
+	if (part == NULL)
+		goto full;
+	part->parent = parent;
+	part->depth = depth;
+	part->index = ps->msg->nparts++;
+	/* An mbox "From " envelope line before the headers is not a header. */
+	if (depth == 0 && len >= 5 && memcmp(p, "From ", 5) == 0) {
+		const char *nl = memchr(p, '\n', len);
+		size_t skip = nl ? (size_t)(nl + 1 - p) : len;
+
+		p += skip;
+		len -= skip;
+	}
+	body_off = mime_headers_parse(ps->a, p, len, &part->headers, &raw_len, &part->flags);
+	if (body_off == (size_t)-1)
+		goto full;
+	part->raw_headers = (struct slice){p, raw_len};
+	part->raw_body = (struct slice){p + body_off, len - body_off};
+	if (part_fields(ps, part, in_digest) < 0)
+		goto full;
+
+	if (streq(part->type, "multipart")) {
+		if (part->boundary == NULL || part->boundary[0] == '\0') {
+			part->flags |= MIME_F_NO_BOUNDARY;
+		} else if (depth >= ps->lim.max_depth) {
+			part->flags |= MIME_F_DEPTH_LIMIT;
+		} else {
+			part->container = 1;
+			multipart_split(ps, part, part->raw_body.p, part->raw_body.len);
+			return part;
+		}
+	} else if (is_message(part)) {
+		if (depth >= ps->lim.max_depth) {
+			part->flags |= MIME_F_DEPTH_LIMIT;
+		} else {
+			struct mime_part *c;
+
+			leaf_decode(ps, part);
+			if (ps->full)
+				return part;
+			part->container = 1;
+			c = entity_parse(ps, part, (const char *)part->content, part->content_len,
+					 depth + 1, 0);
+			part->children = c;
+			part->content = NULL;
+			part->content_len = 0;
+			return part;
+		}
+	}
+	leaf_decode(ps, part);
+	return part;
+full:
+	parser_full(ps, part);
+	return part;
+}
+
+/* Flags of every part into the message; all text leaves joined into msg->text. */
+static void msg_finish(struct mime_parser *ps)
+{
+	struct mime_msg *msg = ps->msg;
+	const struct mime_part *pt;
+	size_t total = 0, off = 0;
+	char *t;
+
+	for (pt = msg->root; pt; pt = mime_part_next(pt)) {
+		msg->flags |= pt->flags;
+		if (pt->text && !pt->embedded)
+			total += pt->text_len + 1;
+	}
+	msg->urls = ps->urls.head;
+	msg->nurls = ps->urls.n;
+	if (ps->urls.full)
+		msg->flags |= MIME_F_ARENA_FULL;
+	t = arena_alloc(ps->a, total + 1);
+	if (t == NULL) {
+		msg->flags |= MIME_F_ARENA_FULL;
+		msg->text = "";
+		msg->text_len = 0;
+		return;
+	}
+	for (pt = msg->root; pt; pt = mime_part_next(pt)) {
+		if (pt->text == NULL || pt->embedded)
+			continue;
+		if (off)
+			t[off++] = '\n';
+		memcpy(t + off, pt->text, pt->text_len);
+		off += pt->text_len;
+	}
+	t[off] = '\0';
+	msg->text = t;
+	msg->text_len = off;
+}
+
+struct mime_msg *mime_parse(struct arena *a, const char *p, size_t len,
+			    const struct mime_limits *lim)
+{
+	struct mime_parser ps;
+	struct mime_msg *msg = arena_zalloc(a, sizeof *msg);
+
+	if (msg == NULL)
+		return NULL;
+	memset(&ps, 0, sizeof ps);
+	ps.a = a;
+	ps.msg = msg;
+	ps.lim = lim ? *lim : mime_limits_default;
+	if (ps.lim.max_depth > MIME_DEPTH_HARD_MAX)
+		ps.lim.max_depth = MIME_DEPTH_HARD_MAX;
+	buf_init(&ps.scratch, MIME_TEXT_MAX);
+	mime_urls_init(&ps.urls, a);
+	msg->root = entity_parse(&ps, NULL, p, len, 0, 0);
+	if (msg->root == NULL) {
+		buf_free(&ps.scratch);
+		return NULL;
+	}
+	msg_finish(&ps);
+	buf_free(&ps.scratch);
+	return msg;
+}
