@@ -121,3 +121,9 @@ format:
 
 clean:
 	rm -rf build
+
+# --- web: embedded dashboard files ---------------------------------------------------------
+# src/web/static.c pulls src/web/static/* into the binary with .incbin; rebuild it when the
+# page changes (the generic rules only know about headers).
+WEB_STATIC_FILES := $(wildcard src/web/static/*)
+$(B)/rel/src/web/static.o $(B)/asan/src/web/static.o $(B)/fuzzobj/src/web/static.o: $(WEB_STATIC_FILES)
