@@ -7,6 +7,11 @@
  */
 #include "scan/registry.h"
 
+extern const struct scanner_ops bayes_scanner;
+extern const struct scanner_ops fuzzy_scanner;
+
 const struct scanner_ops *const scan_registry[] = {
+	&bayes_scanner,
+	&fuzzy_scanner,
 	NULL,
 };

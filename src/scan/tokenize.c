@@ -376,3 +376,86 @@ void tokenize_mime(struct tok_sink *s, const struct mime_msg *m)
 	for (const struct mime_url *u = m->urls; u; u = u->next)
 		tokenize_url(s, u->url, u->host);
 }
+
+size_t tok_body_offset(const char *raw, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (raw[i] != '\n')
+			continue;
+		if (i + 1 < len && raw[i + 1] == '\n')
+			return i + 2;
+		if (i + 2 < len && raw[i + 1] == '\r' && raw[i + 2] == '\n')
+			return i + 3;
+	}
+	return len;
+}
+
+/* An unfolded header value longer than this is cut: the tokens that matter come first. */
+#define TOK_RAW_HEADER_MAX 2048
+
+static void raw_header_flush(struct tok_sink *s, const char *name, size_t nlen, char *val,
+			     size_t vlen)
+{
+	char lname[48];
+
+	if (nlen == 0)
+		return;
+	lower_copy(lname, sizeof lname, name, nlen);
+	val[vlen] = '\0';
+	tokenize_header(s, lname, val);
+}
+
+static void tokenize_raw(struct tok_sink *s, const char *raw, size_t len)
+{
+	size_t body = tok_body_offset(raw, len), i = 0;
+	const char *name = NULL;
+	size_t nlen = 0, vlen = 0;
+	char val[TOK_RAW_HEADER_MAX + 1];
+
+	while (i < body) {
+		const char *line = raw + i;
+		const char *nl = memchr(line, '\n', body - i);
+		size_t ll = nl ? (size_t)(nl - line) : body - i;
+
+		i += ll + 1;
+		if (ll && line[ll - 1] == '\r')
+			ll--;
+		if (ll == 0)
+			break;
+		if (line[0] == ' ' || line[0] == '\t') {
+			size_t take = ll < TOK_RAW_HEADER_MAX - vlen ? ll : TOK_RAW_HEADER_MAX - vlen;
+
+			memcpy(val + vlen, line, take);
+			vlen += take;
+			continue;
+		}
+		raw_header_flush(s, name, nlen, val, vlen);
+		const char *colon = memchr(line, ':', ll);
+
+		if (colon == NULL) {
+			nlen = 0;
+			continue;
+		}
+		name = line;
+		nlen = (size_t)(colon - line);
+		const char *v = colon + 1;
+		size_t vl = ll - nlen - 1;
+
+		while (vl && (*v == ' ' || *v == '\t'))
+			v++, vl--;
+		vlen = vl < TOK_RAW_HEADER_MAX ? vl : TOK_RAW_HEADER_MAX;
+		memcpy(val, v, vlen);
+	}
+	raw_header_flush(s, name, nlen, val, vlen);
+	if (body < len)
+		tokenize_text(s, raw + body, len - body);
+}
+
+void tokenize_message(struct tok_sink *s, const struct mime_msg *m, const char *raw,
+		      size_t len)
+{
+	if (m && m->root)
+		tokenize_mime(s, m);
+	else
+		tokenize_raw(s, raw, len);
+}

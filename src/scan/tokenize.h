@@ -65,6 +65,16 @@ void tokenize_url(struct tok_sink *s, const char *url, const char *host);
 /* Everything of a parsed message: headers of the top part, MIME structure, text, URLs. */
 void tokenize_mime(struct tok_sink *s, const struct mime_msg *m);
 
+/*
+ * A message as the scanners see it: tokenize_mime() when the MIME tree is there, otherwise a
+ * raw fallback (header lines unfolded, the body as text, undecoded). learn and scan both come
+ * through here, so what is learned is what is looked up.
+ */
+void tokenize_message(struct tok_sink *s, const struct mime_msg *m, const char *raw,
+		      size_t len);
+/* Offset of the body in a raw message (after the blank line), len when there is none. */
+size_t tok_body_offset(const char *raw, size_t len);
+
 /* "www.mail.example.co.uk" -> "example.co.uk": the last two labels, three when the second-level
  * label is a common public suffix (co, com, net, org, ac, gov, edu). Points into host. */
 const char *tok_registrable_domain(const char *host);

@@ -1,0 +1,96 @@
+/*
+ * bayes - a statistical text classifier: token counts learned from spam and ham, combined per
+ * message with Robinson's f(w) and Fisher's chi-squared method (docs/spam.md has the formulas).
+ *
+ * Storage (bayes_db.c): one LMDB environment, <home>/db/bayes.lmdb (a single file plus its
+ * -lock file), shared by every scan worker through the page cache, without per-process copies.
+ * A reader opens a read transaction per message, so a message learned by `mxtower learn` counts
+ * from the next scan on. Sub-databases: "tokens" (u64 feature hash -> {spam, ham} counts),
+ * "meta" (messages learned per class), "seen" (message digest -> class it was learned as, which
+ * is what makes unlearn and relearn exact).
+ *
+ * Combiner (bayes_combine.c): pure functions of counts, unit-tested on known values.
+ * Scanner (bayes.c): the ops table; symbols BAYES_SPAM / BAYES_HAM with the probability.
+ */
+#ifndef MX_SCAN_BAYES_H
+#define MX_SCAN_BAYES_H
+
+#include "scan/scan.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* 1 GiB of address space, sparse on disk: about 20 million tokens before MDB_MAP_FULL. */
+#define BAYES_MAP_SIZE (1ULL << 30)
+/* Below this many messages of either class the counts say more about chance than about mail. */
+#define BAYES_MIN_LEARNED 10
+/* Robinson's strength of the prior (s) and the prior itself (x) for rare tokens. */
+#define BAYES_PRIOR_S 0.45
+#define BAYES_PRIOR_X 0.5
+/* Tokens nearer than this to 0.5 say nothing and only dilute the chi-squared sums. */
+#define BAYES_MIN_STRENGTH 0.1
+/* The most extreme tokens used per message; more adds correlated evidence, not information. */
+#define BAYES_MAX_CLUES 150
+/* A digest names a learned message: SHA-256 of Message-ID and body, first 16 bytes. */
+#define BAYES_DIGEST_LEN 16
+
+enum bayes_class { BAYES_CLASS_NONE = -1, BAYES_CLASS_HAM = 0, BAYES_CLASS_SPAM = 1 };
+
+/* ---- combiner (bayes_combine.c) ---- */
+
+/* Robinson's f(w) for a token seen in spam/ham of nspam/nham learned messages. */
+double bayes_token_prob(uint32_t spam, uint32_t ham, uint64_t nspam, uint64_t nham);
+/* P(chi2 >= x2) for v degrees of freedom (v even), computed in log space (no underflow). */
+double bayes_chi2q(double x2, unsigned v);
+/*
+ * Fisher-Robinson combination of n token probabilities (already filtered): returns the spam
+ * indicator I in [0, 1], 0.5 when n == 0 (no evidence either way).
+ */
+double bayes_combine(const double *f, size_t n);
+/* Keep only the clues: |f - 0.5| >= BAYES_MIN_STRENGTH, the BAYES_MAX_CLUES most extreme.
+ * Reorders f in place; returns how many of the first ones to use. */
+size_t bayes_select_clues(double *f, size_t n);
+
+/* ---- storage (bayes_db.c) ---- */
+
+struct bayes_db;
+
+enum {
+	BAYES_DB_BULK = 1 << 0, /* no fsync per commit; one sync at close (learn of a corpus) */
+};
+
+/* Open (creating) the environment at path; NULL with a log line on failure. One per process. */
+struct bayes_db *bayes_db_open(const char *path, unsigned flags);
+void bayes_db_close(struct bayes_db *db);
+
+/*
+ * Learn a message's (finished, deduplicated) features as cls, or forget it with
+ * BAYES_CLASS_NONE. A message learned before as the other class is moved (relearn). Returns 0
+ * when the counts changed, 1 when there was nothing to do (already learned as cls, or unlearn
+ * of a message never learned), -errno on failure. *prev gets the class it had (may be NULL).
+ */
+int bayes_db_learn(struct bayes_db *db, const uint8_t digest[BAYES_DIGEST_LEN],
+		   const uint64_t *tok, size_t n, enum bayes_class cls, enum bayes_class *prev);
+
+struct bayes_verdict {
+	double prob;      /* spam indicator I, 0..1 */
+	size_t nclues;    /* tokens that went into it */
+	uint64_t nspam, nham; /* messages learned */
+};
+
+/* Classify. 0, -ENODATA when fewer than BAYES_MIN_LEARNED of either class, -errno. */
+int bayes_db_classify(struct bayes_db *db, const uint64_t *tok, size_t n,
+		      struct bayes_verdict *out);
+/* Messages learned per class. 0 or -errno. */
+int bayes_db_counts(struct bayes_db *db, uint64_t *nspam, uint64_t *nham);
+
+/* ---- message helpers (bayes.c) ---- */
+
+/* The digest of a raw message: Message-ID value and the body after the header block. */
+void bayes_message_digest(const char *msg, size_t len, uint8_t out[BAYES_DIGEST_LEN]);
+/* Score of the BAYES_SPAM/BAYES_HAM symbol for an indicator I (0 in the unsure middle). */
+double bayes_score(double prob);
+
+extern const struct scanner_ops bayes_scanner;
+
+#endif

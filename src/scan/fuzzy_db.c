@@ -1,0 +1,360 @@
+/*
+ * fuzzy_db - campaigns in LMDB (see fuzzy.h for the layout).
+ *
+ * "mh" is a multi-value index: key = slot byte + min-hash (9 bytes), values = campaign ids
+ * (8 bytes, sorted, fixed size). A lookup collects the ids under each of the message's
+ * FUZZY_NHASH keys, and an id that turns up under FUZZY_MATCH_MIN of them is the same campaign.
+ * A matching variant adds its own min-hashes to the index under the campaign's id, so a
+ * campaign that drifts a little per wave is still followed.
+ */
+#include "scan/fuzzy.h"
+
+#include "core/log.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define FUZZY_MAX_DBS 4
+#define FUZZY_KEY_LEN 9
+
+struct fuzzy_db {
+	MDB_env *env;
+	MDB_dbi fp, mh;
+};
+
+static int mdb_errno(int r)
+{
+	if (r == 0)
+		return 0;
+	if (r == MDB_NOTFOUND)
+		return -ENOENT;
+	if (r == MDB_MAP_FULL)
+		return -ENOSPC;
+	return r > 0 ? -r : -EIO;
+}
+
+struct fuzzy_db *fuzzy_db_open(const char *path, unsigned flags)
+{
+	struct fuzzy_db *db = calloc(1, sizeof *db);
+	unsigned envflags = MDB_NOSUBDIR | MDB_NOTLS;
+	MDB_txn *txn = NULL;
+	int r;
+
+	if (db == NULL)
+		return NULL;
+	if (!(flags & FUZZY_DB_SYNC))
+		envflags |= MDB_NOSYNC;
+	if ((r = mdb_env_create(&db->env)) != 0)
+		goto fail;
+	mdb_env_set_mapsize(db->env, FUZZY_MAP_SIZE);
+	mdb_env_set_maxdbs(db->env, FUZZY_MAX_DBS);
+	if ((r = mdb_env_open(db->env, path, envflags, 0660)) != 0)
+		goto fail;
+	if ((r = mdb_txn_begin(db->env, NULL, 0, &txn)) != 0)
+		goto fail;
+	if ((r = mdb_dbi_open(txn, "fp", MDB_CREATE | MDB_INTEGERKEY, &db->fp)) != 0 ||
+	    (r = mdb_dbi_open(txn, "mh", MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED, &db->mh)) != 0)
+		goto fail;
+	r = mdb_txn_commit(txn);
+	txn = NULL;
+	if (r != 0)
+		goto fail;
+	return db;
+fail:
+	log_warn("fuzzy: open %s: %s", path, mdb_strerror(r));
+	if (txn)
+		mdb_txn_abort(txn);
+	if (db->env)
+		mdb_env_close(db->env);
+	free(db);
+	return NULL;
+}
+
+void fuzzy_db_close(struct fuzzy_db *db)
+{
+	if (db == NULL)
+		return;
+	mdb_env_sync(db->env, 1);
+	mdb_env_close(db->env);
+	free(db);
+}
+
+static void mh_key(uint8_t key[FUZZY_KEY_LEN], unsigned slot, uint64_t mh)
+{
+	key[0] = (uint8_t)slot;
+	memcpy(key + 1, &mh, sizeof mh);
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Best campaign for sig: *id and its number of equal slots (0 when none reaches the bar). */
+static int mh_best(MDB_txn *txn, struct fuzzy_db *db, const struct fuzzy_sig *sig, uint64_t *id,
+		   unsigned *sim)
+{
+	uint64_t *ids;
+	size_t n = 0, max = (size_t)FUZZY_NHASH * FUZZY_MAX_CANDIDATES;
+	MDB_cursor *cur;
+	int r;
+
+	*id = 0;
+	*sim = 0;
+	ids = malloc(max * sizeof *ids);
+	if (ids == NULL)
+		return -ENOMEM;
+	if ((r = mdb_cursor_open(txn, db->mh, &cur)) != 0) {
+		free(ids);
+		return mdb_errno(r);
+	}
+	for (unsigned i = 0; i < FUZZY_NHASH; i++) {
+		uint8_t key[FUZZY_KEY_LEN];
+		MDB_val k = {sizeof key, key}, v;
+		unsigned got = 0;
+
+		if (sig->mh[i] == UINT64_MAX)
+			continue;
+		mh_key(key, i, sig->mh[i]);
+		r = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+		while (r == 0 && got < FUZZY_MAX_CANDIDATES) {
+			if (v.mv_size == sizeof(uint64_t))
+				memcpy(&ids[n++], v.mv_data, sizeof(uint64_t));
+			got++;
+			r = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP);
+		}
+	}
+	mdb_cursor_close(cur);
+	qsort(ids, n, sizeof *ids, u64_cmp);
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+
+		while (j < n && ids[j] == ids[i])
+			j++;
+		if (j - i >= FUZZY_MATCH_MIN && j - i > *sim) {
+			*sim = (unsigned)(j - i);
+			*id = ids[i];
+		}
+		i = j;
+	}
+	free(ids);
+	return 0;
+}
+
+static int fp_get(MDB_txn *txn, struct fuzzy_db *db, uint64_t id, struct fuzzy_campaign *c)
+{
+	MDB_val k = {sizeof id, &id}, v;
+	int r = mdb_get(txn, db->fp, &k, &v);
+
+	if (r != 0)
+		return mdb_errno(r);
+	if (v.mv_size != sizeof *c)
+		return -EIO; /* another layout: treat as absent rather than read garbage */
+	memcpy(c, v.mv_data, sizeof *c);
+	return 0;
+}
+
+static int fp_put(MDB_txn *txn, struct fuzzy_db *db, const struct fuzzy_campaign *c)
+{
+	uint64_t id = c->id;
+	MDB_val k = {sizeof id, &id}, v = {sizeof *c, (void *)c};
+
+	return mdb_errno(mdb_put(txn, db->fp, &k, &v, 0));
+}
+
+/* Index sig's min-hashes under id (duplicates are no-ops). */
+static int mh_index(MDB_txn *txn, struct fuzzy_db *db, const struct fuzzy_sig *sig, uint64_t id)
+{
+	for (unsigned i = 0; i < FUZZY_NHASH; i++) {
+		uint8_t key[FUZZY_KEY_LEN];
+		MDB_val k = {sizeof key, key}, v = {sizeof id, &id};
+		int r;
+
+		if (sig->mh[i] == UINT64_MAX)
+			continue;
+		mh_key(key, i, sig->mh[i]);
+		r = mdb_put(txn, db->mh, &k, &v, MDB_NODUPDATA);
+		if (r != 0 && r != MDB_KEYEXIST)
+			return mdb_errno(r);
+	}
+	return 0;
+}
+
+/* Find or (with create) make the campaign of sig; *c filled. */
+static int text_find(MDB_txn *txn, struct fuzzy_db *db, const struct fuzzy_sig *sig, int create,
+		     struct fuzzy_match *m)
+{
+	uint64_t id;
+	unsigned sim;
+	int r;
+
+	memset(m, 0, sizeof *m);
+	if ((r = mh_best(txn, db, sig, &id, &sim)) < 0)
+		return r;
+	if (sim && fp_get(txn, db, id, &m->c) == 0) {
+		m->found = 1;
+		m->similarity = sim;
+		if (create && sim < FUZZY_NHASH)
+			return mh_index(txn, db, sig, id);
+		return 0;
+	}
+	if (!create)
+		return 0;
+	m->c.id = fuzzy_sig_id(sig);
+	m->c.kind = FUZZY_KIND_TEXT;
+	if (fp_get(txn, db, m->c.id, &m->c) == 0) { /* indexed but under the bar: same id */
+		m->found = 1;
+		m->similarity = FUZZY_NHASH;
+		return 0;
+	}
+	m->c.id = fuzzy_sig_id(sig);
+	m->c.kind = FUZZY_KIND_TEXT;
+	return mh_index(txn, db, sig, m->c.id);
+}
+
+static int attach_find(MDB_txn *txn, struct fuzzy_db *db, uint64_t id, int create,
+		       struct fuzzy_match *m)
+{
+	memset(m, 0, sizeof *m);
+	if (fp_get(txn, db, id, &m->c) == 0) {
+		m->found = 1;
+		m->similarity = FUZZY_NHASH;
+		return 0;
+	}
+	memset(&m->c, 0, sizeof m->c);
+	if (create) {
+		m->c.id = id;
+		m->c.kind = FUZZY_KIND_ATTACH;
+	}
+	return 0;
+}
+
+static int txn_finish(MDB_txn *txn, int r, int write)
+{
+	if (r < 0 || !write) {
+		mdb_txn_abort(txn);
+		return r;
+	}
+	return mdb_errno(mdb_txn_commit(txn));
+}
+
+int fuzzy_db_text(struct fuzzy_db *db, const struct fuzzy_sig *sig, const char *ip,
+		  uint64_t now, int observe, struct fuzzy_match *m)
+{
+	MDB_txn *txn;
+	int r;
+
+	if ((r = mdb_txn_begin(db->env, NULL, observe ? 0 : MDB_RDONLY, &txn)) != 0)
+		return mdb_errno(r);
+	r = text_find(txn, db, sig, observe, m);
+	if (r == 0 && observe) {
+		fuzzy_campaign_observe(&m->c, ip, now);
+		r = fp_put(txn, db, &m->c);
+	}
+	return txn_finish(txn, r, observe);
+}
+
+int fuzzy_db_attach(struct fuzzy_db *db, uint64_t id, const char *ip, uint64_t now, int observe,
+		    struct fuzzy_match *m)
+{
+	MDB_txn *txn;
+	int r;
+
+	if ((r = mdb_txn_begin(db->env, NULL, observe ? 0 : MDB_RDONLY, &txn)) != 0)
+		return mdb_errno(r);
+	r = attach_find(txn, db, id, observe, m);
+	if (r == 0 && observe) {
+		fuzzy_campaign_observe(&m->c, ip, now);
+		r = fp_put(txn, db, &m->c);
+	}
+	return txn_finish(txn, r, observe);
+}
+
+static void learn_apply(struct fuzzy_campaign *c, int spam, int delta)
+{
+	uint32_t *f = spam ? &c->spam : &c->ham;
+
+	if (delta > 0)
+		(*f)++;
+	else if (*f)
+		(*f)--;
+	if (c->first_seen == 0)
+		c->first_seen = c->last_seen = (uint64_t)time(NULL);
+}
+
+int fuzzy_db_learn_text(struct fuzzy_db *db, const struct fuzzy_sig *sig, int spam, int delta)
+{
+	struct fuzzy_match m;
+	MDB_txn *txn;
+	int r;
+
+	if ((r = mdb_txn_begin(db->env, NULL, 0, &txn)) != 0)
+		return mdb_errno(r);
+	r = text_find(txn, db, sig, delta > 0, &m);
+	if (r == 0 && (m.found || delta > 0)) {
+		learn_apply(&m.c, spam, delta);
+		r = fp_put(txn, db, &m.c);
+	}
+	return txn_finish(txn, r, 1);
+}
+
+int fuzzy_db_learn_attach(struct fuzzy_db *db, uint64_t id, int spam, int delta)
+{
+	struct fuzzy_match m;
+	MDB_txn *txn;
+	int r;
+
+	if ((r = mdb_txn_begin(db->env, NULL, 0, &txn)) != 0)
+		return mdb_errno(r);
+	r = attach_find(txn, db, id, delta > 0, &m);
+	if (r == 0 && (m.found || delta > 0)) {
+		learn_apply(&m.c, spam, delta);
+		r = fp_put(txn, db, &m.c);
+	}
+	return txn_finish(txn, r, 1);
+}
+
+int fuzzy_campaign_get(struct fuzzy_db *db, uint64_t id, struct fuzzy_campaign *out)
+{
+	MDB_txn *txn;
+	int r;
+
+	if ((r = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return mdb_errno(r);
+	r = fp_get(txn, db, id, out);
+	mdb_txn_abort(txn);
+	return r;
+}
+
+int fuzzy_campaign_each(struct fuzzy_db *db, uint64_t min_count, fuzzy_campaign_fn fn, void *arg)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int r;
+
+	if ((r = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return mdb_errno(r);
+	if ((r = mdb_cursor_open(txn, db->fp, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return mdb_errno(r);
+	}
+	for (r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0;
+	     r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		struct fuzzy_campaign c;
+
+		if (v.mv_size != sizeof c)
+			continue;
+		memcpy(&c, v.mv_data, sizeof c);
+		if (c.count >= min_count && fn(arg, &c))
+			break;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return r == 0 || r == MDB_NOTFOUND ? 0 : mdb_errno(r);
+}

@@ -1,0 +1,224 @@
+/*
+ * fuzzy_shingle - the pure part of fuzzy: min-hash fingerprints of text, exact attachment
+ * fingerprints, and the sliding-window arithmetic of a campaign record. No storage here, so
+ * the unit tests pin it on known strings.
+ */
+#include "scan/fuzzy.h"
+
+#include "scan/tokenize.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Per-slot seeds: fixed odd constants, so fingerprints are stable across processes and
+ * releases (stored fingerprints depend on them). */
+static uint64_t slot_seed(unsigned i)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ULL * (i + 1);
+
+	x ^= x >> 31;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	return x | 1;
+}
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+struct shingle_state {
+	struct fuzzy_sig *sig;
+	uint64_t win[FUZZY_SHINGLE_WORDS];
+	unsigned n;
+};
+
+static void shingle_word(void *arg, const char *w, size_t len)
+{
+	struct shingle_state *st = arg;
+	uint64_t sh = 0;
+
+	/* Long runs (encoded junk, tracking ids) vary per copy and would make every copy new. */
+	if (len >= 5 && memcmp(w, "skip:", 5) == 0)
+		return;
+	memmove(st->win, st->win + 1, (FUZZY_SHINGLE_WORDS - 1) * sizeof st->win[0]);
+	st->win[FUZZY_SHINGLE_WORDS - 1] = tok_hash(w, len, 0);
+	st->n++;
+	if (st->n < FUZZY_SHINGLE_WORDS)
+		return;
+	for (unsigned i = 0; i < FUZZY_SHINGLE_WORDS; i++)
+		sh = mix64(sh ^ st->win[i]) + i;
+	for (unsigned i = 0; i < FUZZY_NHASH; i++) {
+		uint64_t v = mix64(sh * slot_seed(i));
+
+		if (v < st->sig->mh[i])
+			st->sig->mh[i] = v;
+	}
+}
+
+int fuzzy_sig_make(const char *text, size_t len, struct fuzzy_sig *out)
+{
+	struct shingle_state st;
+
+	memset(&st, 0, sizeof st);
+	for (unsigned i = 0; i < FUZZY_NHASH; i++)
+		out->mh[i] = UINT64_MAX;
+	st.sig = out;
+	tokenize_words(text, len, shingle_word, &st);
+	out->nwords = st.n;
+	return st.n < FUZZY_MIN_WORDS ? -ENODATA : 0;
+}
+
+unsigned fuzzy_sig_similarity(const struct fuzzy_sig *a, const struct fuzzy_sig *b)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < FUZZY_NHASH; i++)
+		n += a->mh[i] == b->mh[i];
+	return n;
+}
+
+uint64_t fuzzy_sig_id(const struct fuzzy_sig *s)
+{
+	return tok_hash((const char *)s->mh, sizeof s->mh, 0x66757a7a79ULL);
+}
+
+uint64_t fuzzy_attach_id(const void *p, size_t len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	uint64_t id = 0;
+
+	if (EVP_Digest(p, len, md, &mdlen, EVP_sha256(), NULL) == 1 && mdlen >= sizeof id)
+		memcpy(&id, md, sizeof id);
+	return id;
+}
+
+uint64_t fuzzy_campaign_recent(const struct fuzzy_campaign *c, uint64_t now, unsigned hours)
+{
+	uint64_t hour = now / 3600, n = 0;
+
+	if (hours > FUZZY_HOURS)
+		hours = FUZZY_HOURS;
+	for (unsigned i = 0; i < FUZZY_HOURS; i++)
+		if (c->hour_stamp[i] + (uint64_t)hours > hour && c->hour_stamp[i] <= hour)
+			n += c->hour_count[i];
+	return n;
+}
+
+unsigned fuzzy_campaign_sources(const struct fuzzy_campaign *c, uint64_t now, uint64_t secs)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < c->nips && i < FUZZY_MAX_IPS; i++)
+		if (c->ips[i].last + secs >= now)
+			n++;
+	return n;
+}
+
+static int ip_parse(const char *s, uint8_t out[16])
+{
+	struct in_addr a4;
+
+	memset(out, 0, 16);
+	if (s == NULL || s[0] == '\0')
+		return -1;
+	if (inet_pton(AF_INET6, s, out) == 1)
+		return 0;
+	if (inet_pton(AF_INET, s, &a4) == 1) {
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &a4, 4);
+		return 0;
+	}
+	return -1;
+}
+
+void fuzzy_campaign_observe(struct fuzzy_campaign *c, const char *ip, uint64_t now)
+{
+	uint64_t hour = now / 3600;
+	unsigned b = (unsigned)(hour % FUZZY_HOURS), oldest = 0;
+	uint8_t a[16];
+
+	if (c->first_seen == 0 || now < c->first_seen)
+		c->first_seen = now;
+	if (now > c->last_seen)
+		c->last_seen = now;
+	c->count++;
+	if (c->hour_stamp[b] != (uint32_t)hour) {
+		c->hour_stamp[b] = (uint32_t)hour;
+		c->hour_count[b] = 0;
+	}
+	c->hour_count[b]++;
+	if (ip_parse(ip, a) < 0)
+		return;
+	for (unsigned i = 0; i < c->nips && i < FUZZY_MAX_IPS; i++) {
+		if (memcmp(c->ips[i].addr, a, 16) == 0) {
+			c->ips[i].last = now;
+			c->ips[i].count++;
+			return;
+		}
+		if (c->ips[i].last < c->ips[oldest].last)
+			oldest = i;
+	}
+	if (c->nips < FUZZY_MAX_IPS)
+		oldest = c->nips++;
+	memcpy(c->ips[oldest].addr, a, 16);
+	c->ips[oldest].last = now;
+	c->ips[oldest].count = 1;
+}
+
+const char *fuzzy_ip_str(const struct fuzzy_ip *ip, char *out, size_t outsz)
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	if (memcmp(ip->addr, mapped, 12) == 0) {
+		if (inet_ntop(AF_INET, ip->addr + 12, out, (socklen_t)outsz))
+			return out;
+	} else if (inet_ntop(AF_INET6, ip->addr, out, (socklen_t)outsz)) {
+		return out;
+	}
+	snprintf(out, outsz, "?");
+	return out;
+}
+
+/* Leaves that are not text: their decoded bytes are what a campaign resends unchanged. */
+static void attach_walk(const struct mime_part *p, uint64_t *att, size_t *natt, unsigned *budget)
+{
+	for (; p && *budget; p = p->next) {
+		(*budget)--;
+		if (p->children) {
+			attach_walk(p->children, att, natt, budget);
+			continue;
+		}
+		if (*natt >= FUZZY_MAX_ATTACH || p->decoded == NULL || p->decoded_len == 0)
+			continue;
+		if (strcmp(p->type, "text") == 0 || strcmp(p->type, "multipart") == 0 ||
+		    strcmp(p->type, "message") == 0)
+			continue;
+		att[(*natt)++] = fuzzy_attach_id(p->decoded, p->decoded_len);
+	}
+}
+
+int fuzzy_message_sigs(const struct mime_msg *m, const char *raw, size_t len,
+		       struct fuzzy_sig *sig, uint64_t *att, size_t *natt)
+{
+	/* Bounds the walk of a tree the parser already capped. */
+	unsigned budget = 1024;
+
+	*natt = 0;
+	if (m && m->root) {
+		attach_walk(m->root, att, natt, &budget);
+		return fuzzy_sig_make(m->text ? m->text : "", m->text ? m->text_len : 0, sig);
+	}
+	size_t body = tok_body_offset(raw, len);
+
+	return fuzzy_sig_make(raw + body, len - body, sig);
+}
