@@ -28,6 +28,7 @@
 #define SCAN_MAX_SCANNERS 32
 
 static int scanner_ok[SCAN_MAX_SCANNERS]; /* init succeeded */
+static int scanner_on[SCAN_MAX_SCANNERS]; /* selected by scan.scanners */
 static int pipeline_ready;
 static int home_fd = -1; /* see scan_home_pin() */
 
@@ -105,11 +106,35 @@ int scan_home_path(const struct config *cfg, const char *rel, char *out, size_t 
 	return 0;
 }
 
+/* scan.scanners: "all", "none", or a comma-separated list of names. */
+static int scanner_selected(const struct config *cfg, const char *name)
+{
+	const char *s = cfg->scan.scanners;
+	size_t n = strlen(name);
+
+	if (s[0] == '\0' || strcmp(s, "all") == 0)
+		return 1;
+	while (*s) {
+		size_t len = strcspn(s, ", ");
+
+		if (len == n && strncmp(s, name, n) == 0)
+			return 1;
+		s += len;
+		s += strspn(s, ", ");
+	}
+	return 0;
+}
+
 int scan_pipeline_init(const struct config *cfg)
 {
 	for (size_t i = 0; scan_registry[i] && i < SCAN_MAX_SCANNERS; i++) {
 		const struct scanner_ops *op = scan_registry[i];
-		int r = op->init ? op->init(cfg) : 0;
+		int r;
+
+		scanner_on[i] = scanner_selected(cfg, op->name);
+		if (!scanner_on[i])
+			continue;
+		r = op->init ? op->init(cfg) : 0;
 
 		scanner_ok[i] = r == 0;
 		if (r < 0)
@@ -136,7 +161,7 @@ void scan_pipeline_reload(const struct config *cfg)
 		const struct scanner_ops *op = scan_registry[i];
 		int r;
 
-		if (!op->reload)
+		if (!op->reload || !scanner_on[i])
 			continue;
 		if (!scanner_ok[i]) {
 			/* A scanner whose files were missing at start may come alive now. */
@@ -148,6 +173,34 @@ void scan_pipeline_reload(const struct config *cfg)
 		if (r < 0)
 			log_warn("scanner=%s reload failed: %s (old data kept)", op->name, strerror(-r));
 	}
+}
+
+/* The parser's malformation flags as symbols. Small scores: malformed mail leans spammy, but
+ * plenty of legitimate software writes it. */
+static const struct {
+	unsigned flag;
+	const char *name;
+	double score;
+} mime_flag_symbols[] = {
+	{MIME_F_DEPTH_LIMIT, "MIME_DEPTH_LIMIT", 2.0},
+	{MIME_F_PARTS_LIMIT, "MIME_PARTS_LIMIT", 2.0},
+	{MIME_F_DECODE_LIMIT, "MIME_DECODE_LIMIT", 1.0},
+	{MIME_F_BAD_HEADER, "MIME_BAD_HEADER", 0.5},
+	{MIME_F_NO_BOUNDARY, "MIME_NO_BOUNDARY", 1.0},
+	{MIME_F_UNCLOSED, "MIME_UNCLOSED", 0.5},
+	{MIME_F_BAD_ENCODING, "MIME_BAD_ENCODING", 0.5},
+	{MIME_F_BAD_CHARSET, "MIME_BAD_CHARSET", 0.2},
+	{MIME_F_8BIT_HEADER, "MIME_8BIT_HEADER", 0.2},
+	{MIME_F_TRUNCATED, "MIME_TRUNCATED", 1.0},
+	{MIME_F_ARENA_FULL, "MIME_ARENA_FULL", 1.0},
+};
+
+static void scan_mime_flags(struct scan_result *res, unsigned flags)
+{
+	for (size_t i = 0; i < sizeof mime_flag_symbols / sizeof mime_flag_symbols[0]; i++)
+		if (flags & mime_flag_symbols[i].flag)
+			scan_add_symbol(res, mime_flag_symbols[i].name, mime_flag_symbols[i].score,
+					NULL);
 }
 
 void scan_message(const char *msg, size_t len, const struct scan_envelope *env,
@@ -165,7 +218,11 @@ void scan_message(const char *msg, size_t len, const struct scan_envelope *env,
 	memset(&t, 0, sizeof t);
 	t.msg = msg;
 	t.len = len;
-	t.mime = NULL; /* the MIME parser lands in parallel; scanners read t.msg until then */
+	t.mime = mime_parse(a, msg, len, &mime_limits_default);
+	if (t.mime == NULL)
+		scan_add_symbol(res, "MIME_UNPARSED", 1.0, "the message did not fit the arena");
+	else
+		scan_mime_flags(res, t.mime->flags);
 	t.arena = a;
 	t.env = env;
 	t.tenant = tenant;
@@ -174,6 +231,8 @@ void scan_message(const char *msg, size_t len, const struct scan_envelope *env,
 		const struct scanner_ops *op = scan_registry[i];
 		int r;
 
+		if (!scanner_on[i])
+			continue;
 		if (!pipeline_ready || !scanner_ok[i]) {
 			scan_add_symbol(res, "SCANNER_DOWN", 0, "%s not available", op->name);
 			continue;

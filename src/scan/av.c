@@ -1,0 +1,374 @@
+/*
+ * av - see av.h.
+ *
+ * The whole message goes to libclamav as one map with mail parsing on, so libclamav decodes
+ * the MIME parts and unpacks archives itself (zip in zip, cab, 7z, packed executables...).
+ * When the MIME parser has decoded the leaves, each leaf is scanned as well: our parser and
+ * libclamav's disagree on malformed mail in different ways, and malware hides in the gaps.
+ *
+ * Reload: the signature directory is fingerprinted (name, size, mtime, inode of each signature
+ * file) once a tick; a different fingerprint builds a new engine, and only a compiled engine
+ * replaces the old one. A fingerprint whose build failed is remembered, so a bad file costs
+ * one log line, not one per second.
+ */
+#include "scan/av.h"
+
+#include "core/log.h"
+#include "scan/heur.h"
+
+#include <clamav.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Limits handed to libclamav. A message is at most smtp.max_message_size (50 MiB by default);
+ * archives may unpack to more, but past 200 MiB of scanned data per message the cost is a
+ * denial of service, not detection. 17 levels cover zip-in-zip-in-mail games; 10000 members
+ * cover real archives. 30 s is the default scan deadline. */
+#define AV_MAX_SCANSIZE (200ULL * 1024 * 1024)
+#define AV_MAX_FILESIZE (100ULL * 1024 * 1024)
+#define AV_MAX_RECURSION 17
+#define AV_MAX_FILES 10000
+#define AV_MAX_SCANTIME_MS 30000
+
+const char *const av_sig_extensions[] = {
+	".hdb", ".hsb", ".mdb", ".msb", ".ndb", ".ldb", ".cdb", ".yar", ".yara", ".fp", ".sfp",
+	".ign2", NULL,
+};
+
+static struct cl_engine *av_engine;
+static unsigned av_nsigs;
+static uint64_t av_fp_loaded, av_fp_failed;
+static int av_initialised;
+
+int av_sig_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (name[0] == '.' || strchr(name, '/'))
+		return 0;
+	for (size_t i = 0; av_sig_extensions[i]; i++) {
+		size_t e = strlen(av_sig_extensions[i]);
+
+		if (n > e && strcmp(name + n - e, av_sig_extensions[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* Fingerprint of the signature files in dir; *count of them. 0 when dir cannot be read. */
+static uint64_t av_dir_fingerprint(const char *dir, unsigned *count)
+{
+	uint64_t h = 1469598103934665603ULL, sum = 0;
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	*count = 0;
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		uint64_t e;
+
+		if (!av_sig_name_ok(de->d_name))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		e = fnv(1469598103934665603ULL, de->d_name, strlen(de->d_name));
+		e = fnv(e, &st.st_size, sizeof st.st_size);
+		e = fnv(e, &st.st_mtim, sizeof st.st_mtim);
+		e = fnv(e, &st.st_ino, sizeof st.st_ino);
+		sum += e; /* order-independent: readdir order is not stable */
+		(*count)++;
+	}
+	closedir(d);
+	h = fnv(h, &sum, sizeof sum);
+	return fnv(h, count, sizeof *count);
+}
+
+static int av_lib_init(void)
+{
+	cl_error_t r;
+
+	if (av_initialised)
+		return 0;
+	r = cl_init(CL_INIT_DEFAULT);
+	if (r != CL_SUCCESS) {
+		log_warn("av: cl_init: %s", cl_strerror(r));
+		return -EIO;
+	}
+	av_initialised = 1;
+	return 0;
+}
+
+static cl_error_t av_on_layer(int fd, const char *type, const char **ancestors,
+			      size_t parent_file_size, const char *file_name, size_t file_size,
+			      const char *file_buffer, uint32_t recursion_level,
+			      uint32_t layer_attributes, void *context)
+{
+	struct scan_task *t = context;
+
+	if (t)
+		heur_layer(t, type, file_name, (const unsigned char *)file_buffer, file_size,
+			   recursion_level, (layer_attributes & LAYER_ATTRIBUTES_DECRYPTED) != 0);
+	return CL_CLEAN;
+}
+
+static struct cl_engine *av_engine_new(void)
+{
+	struct cl_engine *e = cl_engine_new();
+	const char *tmp = scan_scratch_dir();
+
+	if (e == NULL)
+		return NULL;
+	cl_engine_set_num(e, CL_ENGINE_MAX_SCANSIZE, (long long)AV_MAX_SCANSIZE);
+	cl_engine_set_num(e, CL_ENGINE_MAX_FILESIZE, (long long)AV_MAX_FILESIZE);
+	cl_engine_set_num(e, CL_ENGINE_MAX_RECURSION, AV_MAX_RECURSION);
+	cl_engine_set_num(e, CL_ENGINE_MAX_FILES, AV_MAX_FILES);
+	cl_engine_set_num(e, CL_ENGINE_MAX_SCANTIME, AV_MAX_SCANTIME_MS);
+	if (tmp)
+		cl_engine_set_str(e, CL_ENGINE_TMPDIR, tmp);
+	cl_engine_set_clcb_file_inspection(e, av_on_layer);
+	return e;
+}
+
+/* Build and compile an engine from dir (which may hold no signatures at all). */
+static struct cl_engine *av_engine_build(const char *dir, unsigned count, unsigned *nsigs)
+{
+	struct cl_engine *e = av_engine_new();
+	unsigned signo = 0;
+	cl_error_t r;
+
+	if (e == NULL)
+		return NULL;
+	if (count > 0) {
+		r = cl_load(dir, e, &signo, CL_DB_STDOPT);
+		if (r != CL_SUCCESS) {
+			log_warn("av: loading %s: %s", dir, cl_strerror(r));
+			goto fail;
+		}
+	}
+	r = cl_engine_compile(e);
+	if (r != CL_SUCCESS) {
+		log_warn("av: compiling signatures: %s", cl_strerror(r));
+		goto fail;
+	}
+	*nsigs = signo;
+	return e;
+fail:
+	cl_engine_free(e);
+	return NULL;
+}
+
+static int av_sigdir(const struct config *cfg, char *out, size_t outsz)
+{
+	return scan_home_path(cfg, "signatures", out, outsz);
+}
+
+static int av_reload(const struct config *cfg)
+{
+	char dir[CONFIG_PATH + 64];
+	struct cl_engine *e;
+	unsigned count, nsigs = 0;
+	uint64_t fp;
+
+	if (av_sigdir(cfg, dir, sizeof dir) < 0)
+		return -ENAMETOOLONG;
+	fp = av_dir_fingerprint(dir, &count);
+	if (av_engine && (fp == av_fp_loaded || fp == av_fp_failed))
+		return 0;
+	e = av_engine_build(dir, count, &nsigs);
+	if (e == NULL) {
+		av_fp_failed = fp;
+		return av_engine ? -EINVAL : -EIO;
+	}
+	if (av_engine)
+		cl_engine_free(av_engine);
+	av_engine = e;
+	av_nsigs = nsigs;
+	av_fp_loaded = fp;
+	av_fp_failed = 0;
+	log_info("av: engine ready files=%u sigs=%u", count, nsigs);
+	return 0;
+}
+
+static int av_init(const struct config *cfg)
+{
+	int r = av_lib_init();
+
+	if (r < 0)
+		return r;
+	return av_reload(cfg);
+}
+
+static void av_fini(void)
+{
+	if (av_engine)
+		cl_engine_free(av_engine);
+	av_engine = NULL;
+	av_fp_loaded = av_fp_failed = 0;
+}
+
+unsigned av_sig_count(void)
+{
+	return av_engine ? av_nsigs : 0;
+}
+
+/* Scan one buffer; context t (may be NULL) receives the layers. */
+static int av_scan_map(const char *p, size_t len, const char *name, int mail, struct scan_task *t,
+		       const char **virname)
+{
+	struct cl_scan_options opt;
+	unsigned long scanned = 0;
+	cl_fmap_t *map;
+	cl_error_t r;
+
+	if (av_engine == NULL)
+		return -ENOENT;
+	memset(&opt, 0, sizeof opt);
+	opt.parse = ~0u;
+	if (!mail)
+		opt.parse &= ~(unsigned)CL_SCAN_PARSE_MAIL;
+	map = cl_fmap_open_memory(len ? p : "", len);
+	if (map == NULL)
+		return -ENOMEM;
+	*virname = NULL;
+	r = cl_scanmap_callback(map, name, virname, &scanned, av_engine, &opt, t);
+	cl_fmap_close(map);
+	if (r == CL_VIRUS)
+		return 1;
+	if (r == CL_CLEAN || r == CL_BREAK)
+		return 0;
+	log_warn("av: scan error: %s", cl_strerror(r));
+	return -EIO;
+}
+
+int av_scan_buffer(const char *p, size_t len, char *virus, size_t virussz)
+{
+	const char *vn = NULL;
+	int r = av_scan_map(p, len, NULL, 1, NULL, &vn);
+
+	if (r == 1)
+		av_name(virus, virussz, vn);
+	return r;
+}
+
+/* libclamav marks names from unsigned databases ".UNOFFICIAL"; ours are all unsigned. */
+static void av_name(char *out, size_t outsz, const char *vn)
+{
+	size_t n;
+
+	snprintf(out, outsz, "%s", vn ? vn : "unknown");
+	n = strlen(out);
+	if (n > 11 && strcmp(out + n - 11, ".UNOFFICIAL") == 0)
+		out[n - 11] = '\0';
+}
+
+static void av_found(struct scan_task *t, const char *vn_raw, const char *where)
+{
+	char vn[SCAN_VIRUS_MAX];
+
+	av_name(vn, sizeof vn, vn_raw);
+	if (t->res->virus[0] == '\0')
+		snprintf(t->res->virus, sizeof t->res->virus, "%s", vn);
+	scan_raise_verdict(t->res, VERDICT_MALWARE);
+	scan_add_symbol(t->res, "AV_VIRUS", 0, "%s in %s", vn, where);
+}
+
+static int av_scan(struct scan_task *t)
+{
+	const char *vn = NULL;
+	int r;
+
+	if (av_engine == NULL) {
+		scan_add_symbol(t->res, "AV_NO_ENGINE", 0, "no libclamav engine");
+		return 0;
+	}
+	r = av_scan_map(t->msg, t->len, NULL, 1, t, &vn);
+	if (r == 1) {
+		av_found(t, vn, "message");
+		return 0;
+	}
+	if (r < 0)
+		scan_add_symbol(t->res, "AV_ERROR", 0, "libclamav could not scan the message");
+	if (t->mime == NULL)
+		return 0;
+	for (const struct mime_part *p = t->mime->root; p; p = mime_part_next(p)) {
+		if (!mime_part_is_leaf(p) || p->decoded == NULL || p->decoded_len == 0)
+			continue;
+		/* Text leaves are in the message scan already; binary leaves may hide from
+		 * libclamav's own MIME parser when the structure is malformed. */
+		if (strcmp(p->type, "text") == 0)
+			continue;
+		r = av_scan_map((const char *)p->decoded, p->decoded_len, p->filename, 0, NULL, &vn);
+		if (r == 1) {
+			char where[64];
+
+			snprintf(where, sizeof where, "part %u", p->index);
+			av_found(t, vn, where);
+			return 0;
+		}
+	}
+	return 0;
+}
+
+int av_sig_check(const char *path, unsigned *nsigs, char *err, size_t errsz)
+{
+	struct cl_engine *e;
+	unsigned signo = 0;
+	cl_error_t r;
+	int ret = -EINVAL;
+
+	*nsigs = 0;
+	if (av_lib_init() < 0) {
+		snprintf(err, errsz, "libclamav did not initialise");
+		return -EIO;
+	}
+	e = cl_engine_new();
+	if (e == NULL) {
+		snprintf(err, errsz, "no memory");
+		return -ENOMEM;
+	}
+	r = cl_load(path, e, &signo, CL_DB_STDOPT);
+	if (r != CL_SUCCESS) {
+		snprintf(err, errsz, "does not load: %s", cl_strerror(r));
+		goto out;
+	}
+	if (signo == 0) {
+		snprintf(err, errsz, "holds no signatures");
+		goto out;
+	}
+	r = cl_engine_compile(e);
+	if (r != CL_SUCCESS) {
+		snprintf(err, errsz, "does not compile: %s", cl_strerror(r));
+		goto out;
+	}
+	*nsigs = signo;
+	ret = 0;
+out:
+	cl_engine_free(e);
+	return ret;
+}
+
+const struct scanner_ops scanner_av = {
+	.name = "av",
+	.init = av_init,
+	.scan = av_scan,
+	.reload = av_reload,
+	.fini = av_fini,
+};

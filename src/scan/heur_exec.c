@@ -1,0 +1,124 @@
+/*
+ * heur_exec - decide from the bytes whether content is an executable, and what libmagic
+ * thinks it is. Magic numbers are checked first (cheap, and they work on fragments); libmagic
+ * then catches what they miss (scripts with odd headers, exotic formats).
+ *
+ * libmagic reads at most HEUR_MAGIC_BYTES of a buffer: file type detection looks at the head,
+ * and a 50 MiB attachment must not cost 50 MiB of pattern matching.
+ */
+#include "scan/heur.h"
+
+#include <magic.h>
+#include <string.h>
+#include <strings.h>
+
+#define HEUR_MAGIC_BYTES (256 * 1024)
+
+static magic_t magic_desc, magic_mime;
+
+int heur_magic_open(void)
+{
+	if (magic_desc)
+		return 0;
+	magic_desc = magic_open(MAGIC_NONE | MAGIC_NO_CHECK_COMPRESS | MAGIC_ERROR);
+	magic_mime = magic_open(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS | MAGIC_ERROR);
+	if (magic_desc == NULL || magic_mime == NULL || magic_load(magic_desc, NULL) < 0 ||
+	    magic_load(magic_mime, NULL) < 0) {
+		heur_magic_close();
+		return -1;
+	}
+	return 0;
+}
+
+void heur_magic_close(void)
+{
+	if (magic_desc)
+		magic_close(magic_desc);
+	if (magic_mime)
+		magic_close(magic_mime);
+	magic_desc = magic_mime = NULL;
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[3] | (uint32_t)p[2] << 8 | (uint32_t)p[1] << 16 | (uint32_t)p[0] << 24;
+}
+
+const char *heur_exec_kind(const unsigned char *p, size_t len)
+{
+	const char *d;
+
+	if (p == NULL || len < 4)
+		return NULL;
+	if (p[0] == 'M' && p[1] == 'Z' && len >= 64) {
+		uint32_t pe = le32(p + 0x3c);
+
+		if (pe <= len - 4 && memcmp(p + pe, "PE\0\0", 4) == 0)
+			return "PE executable";
+		return "DOS/MZ executable";
+	}
+	if (memcmp(p, "\x7f" "ELF", 4) == 0)
+		return "ELF executable";
+	switch (be32(p)) {
+	case 0xfeedface: case 0xcefaedfe: case 0xfeedfacf: case 0xcffaedfe:
+		return "Mach-O executable";
+	case 0xcafebabe:
+		/* Also Java's class magic; a fat Mach-O has a small architecture count where a
+		 * class file has its version (45 and up). */
+		if (len >= 8 && be32(p + 4) > 0 && be32(p + 4) < 20)
+			return "Mach-O universal binary";
+		break;
+	}
+	if (p[0] == '#' && p[1] == '!')
+		return "script (#!)";
+	if (magic_desc == NULL)
+		return NULL;
+	d = magic_buffer(magic_desc, p, len > HEUR_MAGIC_BYTES ? HEUR_MAGIC_BYTES : len);
+	if (d == NULL)
+		return NULL;
+	if (strstr(d, "executable") && !strstr(d, "text"))
+		return "executable (libmagic)";
+	if (strstr(d, "script") && (strstr(d, "text") || strstr(d, "executable")))
+		return "script (libmagic)";
+	if (strstr(d, "MS Windows shortcut"))
+		return "Windows shortcut";
+	if (strstr(d, "Microsoft Installer"))
+		return "Windows installer";
+	return NULL;
+}
+
+const char *heur_magic_mime(const unsigned char *p, size_t len)
+{
+	const char *m;
+
+	if (magic_mime == NULL || p == NULL || len == 0)
+		return "";
+	m = magic_buffer(magic_mime, p, len > HEUR_MAGIC_BYTES ? HEUR_MAGIC_BYTES : len);
+	return m ? m : "";
+}
+
+const char *heur_archive_kind(const unsigned char *p, size_t len)
+{
+	if (p == NULL || len < 6)
+		return NULL;
+	if (memcmp(p, "PK\3\4", 4) == 0 || memcmp(p, "PK\5\6", 4) == 0)
+		return "zip";
+	if (memcmp(p, "7z\xbc\xaf\x27\x1c", 6) == 0)
+		return "7z";
+	if (memcmp(p, "Rar!\x1a\x07", 6) == 0)
+		return "rar";
+	if (memcmp(p, "MSCF", 4) == 0)
+		return "cab";
+	if (p[0] == 0x1f && p[1] == 0x8b)
+		return "gzip";
+	if (len > 262 && memcmp(p + 257, "ustar", 5) == 0)
+		return "tar";
+	if (memcmp(p, "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 6) == 0)
+		return "ole";
+	return NULL;
+}
