@@ -258,16 +258,6 @@ static int av_scan_map(const char *p, size_t len, const char *name, int mail, st
 	return -EIO;
 }
 
-int av_scan_buffer(const char *p, size_t len, char *virus, size_t virussz)
-{
-	const char *vn = NULL;
-	int r = av_scan_map(p, len, NULL, 1, NULL, &vn);
-
-	if (r == 1)
-		av_name(virus, virussz, vn);
-	return r;
-}
-
 /* libclamav marks names from unsigned databases ".UNOFFICIAL"; ours are all unsigned. */
 static void av_name(char *out, size_t outsz, const char *vn)
 {
@@ -277,6 +267,16 @@ static void av_name(char *out, size_t outsz, const char *vn)
 	n = strlen(out);
 	if (n > 11 && strcmp(out + n - 11, ".UNOFFICIAL") == 0)
 		out[n - 11] = '\0';
+}
+
+int av_scan_buffer(const char *p, size_t len, char *virus, size_t virussz)
+{
+	const char *vn = NULL;
+	int r = av_scan_map(p, len, NULL, 1, NULL, &vn);
+
+	if (r == 1)
+		av_name(virus, virussz, vn);
+	return r;
 }
 
 static void av_found(struct scan_task *t, const char *vn_raw, const char *where)
