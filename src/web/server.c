@@ -50,6 +50,8 @@
 #define WEB_RATE_SLOTS 256
 #define WEB_MAX_CONNS 128
 #define WEB_MAX_CONNS_PER_IP 32
+/* Wake this far past a second boundary: clears timer slack and coarse clocks. */
+#define WEB_TICK_SLACK_NS 20000000L
 /* Idle keep-alive connections are closed after this many seconds. */
 #define WEB_CONN_TIMEOUT 30
 
@@ -373,7 +375,10 @@ int web_main(const struct config *cfg, int listen_fd)
 
 	sampler_init(&sampler);
 	while (!web_stop) {
-		uint64_t now = (uint64_t)time(NULL);
+		/* One clock for "which second" and "how long to the next": time() may be coarser. */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		uint64_t now = (uint64_t)ts.tv_sec;
 		if (web.seg == NULL) { /* the master may map it after forking us */
 			seg = stats_map(cfg, 0);
 			if (seg != NULL) {
@@ -383,12 +388,13 @@ int web_main(const struct config *cfg, int listen_fd)
 		}
 		stats_heartbeat();
 		sampler_tick(&sampler, cfg, web.seg, web.h, now);
-		/* Sleep to the next whole second, so samples land one per second. */
-		struct timespec ts;
+		/* Sleep to just past the next whole second, so samples land one per second. */
 		clock_gettime(CLOCK_REALTIME, &ts);
-		struct timespec nap = {0, 1000000000L - ts.tv_nsec};
-		if (nap.tv_nsec < 1000000L)
-			nap.tv_nsec += 1000000L;
+		struct timespec nap = {0, 1000000000L - ts.tv_nsec + WEB_TICK_SLACK_NS};
+		if (nap.tv_nsec >= 1000000000L) {
+			nap.tv_sec = 1;
+			nap.tv_nsec -= 1000000000L;
+		}
 		nanosleep(&nap, NULL);
 	}
 	log_info("web: stopping");
