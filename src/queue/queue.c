@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,6 +276,29 @@ int queue_recover_incoming(struct queue *q)
 	return n;
 }
 
+static int reap_fn(void *arg, const char *dir, const char *name)
+{
+	size_t n = strlen(name);
+	unsigned long pid;
+	char *end;
+
+	/* Ids end in 6 hex digits of the writer's pid (spool.c). */
+	if (!queue_id_valid(name) || n < 6)
+		return 0;
+	pid = strtoul(name + n - 6, &end, 16);
+	if (*end != '\0' || pid == 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		return 0;
+	return recover_fn(arg, dir, name);
+}
+
+int queue_reap_incoming(struct queue *q)
+{
+	int n = 0;
+
+	queue_walk(q, QUEUE_INCOMING, reap_fn, &n);
+	return n;
+}
+
 int queue_msg_find(struct queue *q, const char *id, enum queue_dir *d)
 {
 	char path[PATH_MAX];
@@ -409,6 +433,11 @@ static int pwrite_all(int fd, const void *p, size_t len, uint64_t off)
 		off += (uint64_t)w;
 	}
 	return 0;
+}
+
+int queue_rcpt_write_state(int fd, const struct envelope_rcpt *r, char state)
+{
+	return pwrite_all(fd, &state, 1, r->state_off);
 }
 
 int queue_rcpt_set_state(int fd, const struct envelope_rcpt *r, char state)

@@ -40,6 +40,10 @@ int queue_dir_foreach(struct queue *q, enum queue_dir d, int (*cb)(void *arg, co
 /* Count the messages of a directory (the gauges). */
 int64_t queue_dir_count(struct queue *q, enum queue_dir d);
 
+/* Remove incoming/ files whose writer (the pid in the id) is dead: safe while smtpd runs,
+ * unlike queue_recover_incoming. Returns how many. */
+int queue_reap_incoming(struct queue *q);
+
 /* Which directory holds id (incoming excluded). 0 and *d, or -ENOENT. */
 int queue_msg_find(struct queue *q, const char *id, enum queue_dir *d);
 /* Load the envelope of id in d. 0, -ENOENT, -EBADMSG (no END record: never deliver), -EINVAL
