@@ -10,12 +10,14 @@
 #include "scan/av.h"
 #include "scan/heur.h"
 
+extern const struct scanner_ops rules_scanner;
 extern const struct scanner_ops bayes_scanner;
 extern const struct scanner_ops fuzzy_scanner;
 
 const struct scanner_ops *const scan_registry[] = {
 	&scanner_av,
 	&scanner_heur,
+	&rules_scanner,
 	&bayes_scanner,
 	&fuzzy_scanner,
 	NULL,
