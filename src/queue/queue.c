@@ -365,6 +365,20 @@ int queue_msg_load(struct queue *q, enum queue_dir d, const char *id, struct que
 	return r;
 }
 
+int queue_msg_load_path(const char *path, const char *id, struct queue_msg *m)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int r;
+
+	if (fd < 0) {
+		memset(m, 0, sizeof *m);
+		return -errno;
+	}
+	r = queue_msg_load_fd(fd, id, QUEUE_DEFERRED, m);
+	close(fd);
+	return r;
+}
+
 void queue_msg_free(struct queue_msg *m)
 {
 	envelope_free(&m->env);

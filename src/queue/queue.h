@@ -49,6 +49,8 @@ int queue_msg_find(struct queue *q, const char *id, enum queue_dir *d);
 /* Load the envelope of id in d. 0, -ENOENT, -EBADMSG (no END record: never deliver), -EINVAL
  * (garbled), -ENOMEM, -EIO. */
 int queue_msg_load(struct queue *q, enum queue_dir d, const char *id, struct queue_msg *m);
+/* Load a queue file that lives outside the queue (the central location's copies). */
+int queue_msg_load_path(const char *path, const char *id, struct queue_msg *m);
 void queue_msg_free(struct queue_msg *m);
 /* Open the file read-only (the body is at m->env.body_off, length body_len). fd or -errno. */
 int queue_msg_open(struct queue *q, enum queue_dir d, const char *id);
