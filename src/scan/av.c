@@ -101,12 +101,28 @@ static uint64_t av_dir_fingerprint(const char *dir, unsigned *count)
 	return fnv(h, count, sizeof *count);
 }
 
+/* libclamav's own messages go to our log (its default is raw stderr). */
+static void av_on_msg(enum cl_msg severity, const char *fullmsg, const char *msg, void *ctx)
+{
+	char esc[512];
+	size_t n = strlen(msg);
+
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		n--;
+	log_escape(esc, sizeof esc, msg, n);
+	if (severity == CL_MSG_ERROR)
+		log_warn("av: libclamav: %s", esc);
+	else
+		log_debug("av: libclamav: %s", esc);
+}
+
 static int av_lib_init(void)
 {
 	cl_error_t r;
 
 	if (av_initialised)
 		return 0;
+	cl_set_clcb_msg(av_on_msg);
 	r = cl_init(CL_INIT_DEFAULT);
 	if (r != CL_SUCCESS) {
 		log_warn("av: cl_init: %s", cl_strerror(r));

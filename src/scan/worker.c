@@ -14,8 +14,10 @@
 
 #include "core/fsutil.h"
 #include "core/log.h"
+#include "core/stats.h"
 #include "scan/scan.h"
 #include "scan/wire.h"
+#include "store/tenant.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -54,6 +56,10 @@ static const char *scan_action_name(enum policy_action a)
 
 static volatile sig_atomic_t worker_stop, worker_reload;
 static char worker_scratch[CONFIG_PATH];
+/* The tenant snapshot: opened as root before the drop (the connection keeps its files open),
+ * refreshed every tick. NULL when the store cannot be opened: defaults apply. */
+static struct tenant_db *worker_tdb;
+static struct tenant_map *worker_tmap;
 
 static void worker_on_signal(int sig)
 {
@@ -256,6 +262,20 @@ static int worker_recv(int c, struct scan_wire_req *req)
 	return fd;
 }
 
+/* The message's client: by the name smtpd resolved, else by the first recipient's domain. */
+static const struct tenant *worker_tenant(const struct scan_envelope *env)
+{
+	const struct tenant *t = NULL;
+
+	if (worker_tmap == NULL)
+		return NULL;
+	if (env->tenant[0])
+		t = tenant_map_name(worker_tmap, env->tenant);
+	if (t == NULL && env->rcpt[0])
+		tenant_map_rcpt(worker_tmap, env->rcpt, &t);
+	return t;
+}
+
 static void worker_serve(const struct config *cfg, int c)
 {
 	struct scan_wire_req req;
@@ -291,9 +311,11 @@ static void worker_serve(const struct config *cfg, int c)
 	alarm(alarm_s);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	scan_message(map == MAP_FAILED ? "" : (const char *)map + skew, (size_t)req.len, &req.env,
-		     NULL, &res);
+		     worker_tenant(&req.env), &res);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	alarm(0);
+	stats_inc(STAT_SCANS);
+	stats_latency((uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000));
 	log_info("scan: verdict=%s action=%s score=%.2f virus=\"%s\" bytes=%llu ms=%ld",
 		 scan_verdict_name(res.verdict), scan_action_name(res.action), res.score, res.virus,
 		 (unsigned long long)req.len,
@@ -316,6 +338,9 @@ static void worker_loop(const struct config *cfg, int listen_fd)
 					     (now.tv_nsec - last.tv_nsec) / 1000000 >= WORKER_TICK_MS) {
 			worker_reload = 0;
 			scan_pipeline_reload(cfg);
+			if (worker_tdb)
+				worker_tmap = tenant_map_refresh(worker_tdb, worker_tmap);
+			stats_heartbeat();
 			last = now;
 		}
 		pfd.revents = 0;
@@ -338,6 +363,7 @@ static void worker_loop(const struct config *cfg, int listen_fd)
 
 int scan_worker_main(const struct config *cfg, int listen_fd, int index)
 {
+	struct stat_segment *seg;
 	struct passwd *pw;
 	int r, fl;
 
@@ -347,6 +373,12 @@ int scan_worker_main(const struct config *cfg, int listen_fd, int index)
 	if (r < 0)
 		log_fatal("scan: cannot open home %s: %s", cfg->home, strerror(-r));
 	pw = worker_scratch_make(cfg, index);
+	seg = stats_map(cfg, 0);
+	if (seg)
+		stats_claim(seg, "scan", index);
+	worker_tdb = tenant_db_open(cfg);
+	if (worker_tdb)
+		worker_tmap = tenant_map_load(worker_tdb);
 	scan_pipeline_init(cfg);
 	if (pw)
 		worker_drop_privileges(pw->pw_uid, pw->pw_gid);
@@ -357,6 +389,8 @@ int scan_worker_main(const struct config *cfg, int listen_fd, int index)
 	log_info("scan: worker %d ready uid=%d", index, (int)getuid());
 	worker_loop(cfg, listen_fd);
 	scan_pipeline_fini();
+	tenant_map_free(worker_tmap);
+	tenant_db_close(worker_tdb);
 	log_info("scan: worker %d stopping", index);
 	return 0;
 }
