@@ -147,6 +147,8 @@ char *qmgr_delivery_headers(const struct qmgr *qm, const struct qmsg *msg, size_
 			snprintf(word, sizeof word, " %s(%.2f)", v->sym[i].name, v->sym[i].score);
 			fold_append(&b, &col, word, "");
 		}
+		if (v->nsym == 0 && !v->virus[0])
+			fold_append(&b, &col, " none", "");
 		buf_puts(&b, "\r\n");
 	}
 	*len = b.len;
