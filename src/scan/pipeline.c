@@ -8,6 +8,7 @@
  */
 #include "scan/scan.h"
 
+#include "core/fsutil.h"
 #include "core/log.h"
 #include "scan/policy.h"
 #include "scan/registry.h"
@@ -30,7 +31,6 @@
 static int scanner_ok[SCAN_MAX_SCANNERS]; /* init succeeded */
 static int scanner_on[SCAN_MAX_SCANNERS]; /* selected by scan.scanners */
 static int pipeline_ready;
-static int home_fd = -1; /* see scan_home_pin() */
 
 const char *scan_verdict_name(enum scan_verdict v)
 {
@@ -81,25 +81,63 @@ void scan_add_symbol(struct scan_result *res, const char *name, double score, co
 	res->score += score;
 }
 
-int scan_home_pin(const struct config *cfg)
-{
-	int fd = open(cfg->home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+/*
+ * Directories under <home> a worker may need after dropping privileges. <home> itself may be
+ * mode 0700 (a temporary home, say), so an unprivileged process cannot traverse it; a
+ * directory fd opened before the drop, reached as /proc/self/fd/N, skips that traversal. Each
+ * pinned directory must itself be readable by the worker's user.
+ */
+static const char *const pin_dirs[] = {"signatures", "rules", "db"};
+#define PIN_MAX 8
 
+static struct {
+	char rel[64];
+	int fd;
+} pins[PIN_MAX];
+static unsigned npins;
+
+int scan_home_pin_dir(const struct config *cfg, const char *rel)
+{
+	char path[CONFIG_PATH + 64];
+	int fd;
+
+	if (npins >= PIN_MAX || strlen(rel) >= sizeof pins[0].rel ||
+	    config_path(cfg, rel, path, sizeof path) < 0)
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (home_fd >= 0)
-		close(home_fd);
-	home_fd = fd;
+	snprintf(pins[npins].rel, sizeof pins[npins].rel, "%s", rel);
+	pins[npins].fd = fd;
+	npins++;
+	return 0;
+}
+
+int scan_home_pin(const struct config *cfg)
+{
+	char path[CONFIG_PATH + 64];
+
+	/* The signature directory must exist for the pin to see files added later. */
+	if (config_path(cfg, "signatures", path, sizeof path) == 0)
+		fs_mkdir_p(path, 0755);
+	for (size_t i = 0; i < sizeof pin_dirs / sizeof pin_dirs[0]; i++)
+		scan_home_pin_dir(cfg, pin_dirs[i]);
 	return 0;
 }
 
 int scan_home_path(const struct config *cfg, const char *rel, char *out, size_t outsz)
 {
-	int n;
+	int n = -1;
 
-	if (home_fd >= 0)
-		n = snprintf(out, outsz, "/proc/self/fd/%d/%s", home_fd, rel);
-	else
+	for (unsigned i = 0; i < npins; i++) {
+		size_t pl = strlen(pins[i].rel);
+
+		if (strncmp(rel, pins[i].rel, pl) != 0 || (rel[pl] != '\0' && rel[pl] != '/'))
+			continue;
+		n = snprintf(out, outsz, "/proc/self/fd/%d%s", pins[i].fd, rel + pl);
+		break;
+	}
+	if (n < 0)
 		n = snprintf(out, outsz, "%s/%s", cfg->home, rel);
 	if (n < 0 || (size_t)n >= outsz)
 		return -ENAMETOOLONG;

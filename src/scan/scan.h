@@ -99,13 +99,16 @@ const char *scan_verdict_name(enum scan_verdict v);
 void scan_raise_verdict(struct scan_result *res, enum scan_verdict v);
 /*
  * "<home>/<rel>" as this process can open it. In a scan worker, which dropped privileges and
- * may not traverse <home> itself, that is a path through a directory fd opened before the
- * drop ("/proc/self/fd/N/<rel>"). 0 or -ENAMETOOLONG.
+ * may not traverse <home> itself, paths under signatures/, rules/ and db/ (and the scratch
+ * directory) go through a directory fd opened before the drop ("/proc/self/fd/N/..."); those
+ * directories and their files must be readable by the worker's user. 0 or -ENAMETOOLONG.
  */
 int scan_home_path(const struct config *cfg, const char *rel, char *out, size_t outsz);
 /* The worker's scratch directory (for temporary files), or NULL outside a worker. */
 const char *scan_scratch_dir(void);
-/* Worker start-up: hold <home> open as a directory fd for scan_home_path(). 0 or -errno. */
+/* Worker start-up, before the drop: pin signatures/, rules/, db/ (creating signatures/). */
 int scan_home_pin(const struct config *cfg);
+/* Pin one more directory under <home>. 0 or -errno. */
+int scan_home_pin_dir(const struct config *cfg, const char *rel);
 
 #endif

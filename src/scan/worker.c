@@ -121,13 +121,17 @@ static struct passwd *worker_scratch_make(const struct config *cfg, int index)
 	int r;
 
 	snprintf(rel, sizeof rel, "run/scan-tmp.%d", index);
-	if (config_path(cfg, rel, real, sizeof real) < 0 ||
-	    scan_home_path(cfg, rel, worker_scratch, sizeof worker_scratch) < 0)
+	if (config_path(cfg, rel, real, sizeof real) < 0)
 		log_fatal("scan: scratch path too long under %s", cfg->home);
 	r = fs_mkdir_p(real, 0700);
 	if (r < 0)
 		log_fatal("scan: mkdir %s: %s", real, strerror(-r));
 	worker_scratch_clean(real);
+	r = scan_home_pin_dir(cfg, rel);
+	if (r < 0)
+		log_fatal("scan: opening %s: %s", real, strerror(-r));
+	if (scan_home_path(cfg, rel, worker_scratch, sizeof worker_scratch) < 0)
+		log_fatal("scan: scratch path too long under %s", cfg->home);
 	if (getuid() != 0)
 		return NULL;
 	pw = getpwnam(WORKER_USER);
@@ -365,13 +369,11 @@ int scan_worker_main(const struct config *cfg, int listen_fd, int index)
 {
 	struct stat_segment *seg;
 	struct passwd *pw;
-	int r, fl;
+	int fl;
 
 	log_set_proc("scan");
 	worker_signals();
-	r = scan_home_pin(cfg);
-	if (r < 0)
-		log_fatal("scan: cannot open home %s: %s", cfg->home, strerror(-r));
+	scan_home_pin(cfg);
 	pw = worker_scratch_make(cfg, index);
 	seg = stats_map(cfg, 0);
 	if (seg)

@@ -188,12 +188,86 @@ static void test_no_socket(void **state)
 	assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+static void write_sig(const char *name, const char *line)
+{
+	char path[1200], tmp[1300];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/signatures", home);
+	mkdir(path, 0755);
+	snprintf(tmp, sizeof tmp, "%s/signatures/.%s.tmp", home, name);
+	snprintf(path, sizeof path, "%s/signatures/%s", home, name);
+	f = fopen(tmp, "w");
+	assert_non_null(f);
+	fputs(line, f);
+	fclose(f);
+	assert_int_equal(rename(tmp, path), 0);
+}
+
+static void scan_once(uv_loop_t *loop, struct scan_client *c, const char *text, struct outcome *o)
+{
+	uint64_t off, len;
+	int fd = spool_file(text, &off, &len);
+
+	memset(o, 0, sizeof *o);
+	assert_int_equal(scan_client_submit(c, fd, off, len, NULL, on_result, o), 0);
+	close(fd);
+	run_until(loop, o);
+	assert_int_equal(o->calls, 1);
+}
+
+/* A signature in place at start is used by the unprivileged worker; one added while it runs is
+ * live within 5 s, and no scan in between fails. */
+static void test_worker_signatures_and_reload(void **state)
+{
+	struct config cfg;
+	struct outcome o;
+	uv_loop_t loop;
+	uint64_t t0;
+	pid_t pid;
+	int ls;
+
+	make_config(&cfg, 10000);
+	/* hex of "mxtower-test-one" and "mxtower-test-two" */
+	write_sig("one.ndb", "Test.One:0:*:6d78746f7765722d746573742d6f6e65\n");
+	ls = listen_socket(&cfg);
+	pid = fork();
+	if (pid == 0)
+		_exit(scan_worker_main(&cfg, ls, 0));
+	close(ls);
+	uv_loop_init(&loop);
+	struct scan_client *c = scan_client_new(&loop, &cfg);
+	scan_once(&loop, c, "Subject: a\r\n\r\nxx mxtower-test-one yy\r\n", &o);
+	assert_int_equal(o.res.unscanned, 0);
+	assert_int_equal(o.res.verdict, VERDICT_MALWARE);
+	assert_string_equal(o.res.virus, "Test.One");
+	assert_int_equal(o.res.action, POLICY_REJECT);
+
+	write_sig("two.ndb", "Test.Two:0:*:6d78746f7765722d746573742d74776f\n");
+	t0 = uv_now(&loop);
+	for (;;) {
+		scan_once(&loop, c, "Subject: b\r\n\r\nxx mxtower-test-two yy\r\n", &o);
+		assert_int_equal(o.res.unscanned, 0);
+		if (o.res.verdict == VERDICT_MALWARE)
+			break;
+		uv_update_time(&loop);
+		assert_true(uv_now(&loop) - t0 < 5000);
+	}
+	assert_string_equal(o.res.virus, "Test.Two");
+	scan_client_free(c);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_verdict_from_worker),
 		cmocka_unit_test(test_deadline_when_nobody_accepts),
 		cmocka_unit_test(test_no_socket),
+		cmocka_unit_test(test_worker_signatures_and_reload),
 	};
 
 	if (mkdtemp(home) == NULL)
