@@ -7,6 +7,7 @@
 #include "core/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -16,12 +17,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-/* A PEM certificate or key we read back is far below this. */
-#define TLS_PEM_MAX (64 * 1024)
+/* <dir>/.lock where dir already fit a 4096-byte path buffer. */
+#define TLS_LOCKPATH_MAX (4096 + 8)
 
 struct smtp_tls_ctx {
 	SSL_CTX *ssl;
@@ -109,7 +111,7 @@ static int tls_ensure_files(const char *dir, const char *hostname, char *cert, c
 	X509 *x = NULL;
 	char *pem = NULL;
 	size_t len = 0;
-	int r = -1;
+	int r = -1, lockfd = -1;
 
 	if ((size_t)snprintf(cert, sz, "%s/cert.pem", dir) >= sz ||
 	    (size_t)snprintf(key, sz, "%s/key.pem", dir) >= sz)
@@ -120,8 +122,22 @@ static int tls_ensure_files(const char *dir, const char *hostname, char *cert, c
 		log_warn("tls: cannot create %s: %s", dir, strerror(errno));
 		return -1;
 	}
+	/* Several smtpd workers start at once: one makes the pair, the others wait and use it
+	 * (two makers could leave one's key beside the other's certificate). */
+	{
+		char lockpath[TLS_LOCKPATH_MAX];
+
+		snprintf(lockpath, sizeof lockpath, "%s/.lock", dir);
+		lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (lockfd >= 0)
+			flock(lockfd, LOCK_EX);
+	}
+	if (access(cert, R_OK) == 0 && access(key, R_OK) == 0) {
+		r = 0;
+		goto out;
+	}
 	if (tls_selfsign(hostname, &pk, &x) < 0)
-		return -1;
+		goto out;
 	if ((pem = tls_pem(pk, NULL, &len)) == NULL || fs_write_atomic(key, pem, len, 0600) < 0)
 		goto out;
 	free(pem);
@@ -132,6 +148,8 @@ static int tls_ensure_files(const char *dir, const char *hostname, char *cert, c
 out:
 	if (r < 0)
 		log_warn("tls: cannot write the certificate into %s", dir);
+	if (lockfd >= 0)
+		close(lockfd); /* releases the lock */
 	free(pem);
 	EVP_PKEY_free(pk);
 	X509_free(x);
