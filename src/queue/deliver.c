@@ -5,7 +5,8 @@
  * hears of it, so a crash right after never delivers them twice... unless the crash falls
  * between the server's 250 and the fdatasync: delivery is at-least-once, never at-most-once.
  *
- * Also builds the headers prepended at delivery (SpamAssassin's layout for X-Spam-Status).
+ * Also builds the headers prepended at delivery (SpamAssassin's layout for X-Spam-Status). The
+ * Received: line is smtpd's, written into the spool at DATA time.
  */
 #include "queue/qmgr_int.h"
 
@@ -20,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The prepended headers: Received + three verdict headers with up to 64 symbols. */
+/* The prepended headers: three verdict headers with up to 64 symbols. */
 #define QMGR_PREFIX_MAX (16 * 1024)
 /* SpamAssassin folds X-Spam-Status near 78 columns. */
 #define QMGR_FOLD_AT 76
@@ -108,23 +109,11 @@ char *qmgr_delivery_headers(const struct qmgr *qm, const struct qmsg *msg, size_
 	const struct scan_result *v = &e->verdict;
 	const struct tenant *t = e->tenant && e->tenant[0] ? tenant_map_name(qm->map, e->tenant) : NULL;
 	double required = t ? t->policy.tag_at : 5.0;
-	char date[64], word[SCAN_VIRUS_MAX + 64];
-	struct tm tm;
-	time_t now = time(NULL);
+	char word[SCAN_VIRUS_MAX + 64];
 	struct buf b;
 	size_t col;
 
 	buf_init(&b, QMGR_PREFIX_MAX);
-	gmtime_r(&now, &tm);
-	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	buf_printf(&b, "Received: from %s (%s [%s])\r\n\tby %s (mxtower) with %s id %s",
-		   e->helo && e->helo[0] ? e->helo : "unknown",
-		   e->client_host && e->client_host[0] ? e->client_host : "unknown",
-		   e->client_ip ? e->client_ip : "", qm->cfg.smtp.hostname,
-		   e->proto && e->proto[0] ? e->proto : "SMTP", msg->id);
-	if (e->nrcpts == 1)
-		buf_printf(&b, "\r\n\tfor <%s>", e->rcpts[0].addr);
-	buf_printf(&b, "; %s\r\n", date);
 	/* DSNs we made ourselves carry no verdict to report. */
 	if (e->proto == NULL || strcmp(e->proto, "DSN") != 0) {
 		buf_printf(&b, "X-Spam-Status: %s, score=%.1f required=%.1f tests=",
