@@ -34,7 +34,7 @@ static void sampler_event(struct history *h, uint64_t now, const char *fmt, ...)
 
 /* Process deaths and restarts, seen as changes of each slot's pid and restart count. */
 static void sampler_procs(struct sampler *s, const struct stat_segment *seg, struct history *h,
-			  uint64_t now)
+			  uint64_t now, uint64_t last_seen)
 {
 	for (int i = 0; i < STAT_SLOTS; i++) {
 		const struct stat_slot *slot = &seg->slot[i];
@@ -48,7 +48,11 @@ static void sampler_procs(struct sampler *s, const struct stat_segment *seg, str
 		if (s->have_prev && s->pid[i] != 0 && pid != s->pid[i])
 			sampler_event(h, now, "%s[%d] pid %d exited", kind, (int)slot->index,
 				      (int)s->pid[i]);
-		if (s->have_prev && restarts > s->restarts[i])
+		/* A fresh web process reports what restarted while no sampler was looking,
+		 * itself included: the slots started after the history's last sample. */
+		int missed = !s->have_prev && last_seen > 0 && restarts > 0 &&
+			     slot->started >= last_seen;
+		if ((s->have_prev && restarts > s->restarts[i]) || missed)
 			sampler_event(h, now, "%s[%d] restarted as pid %d (restart %" PRIu64 ")", kind,
 				      (int)slot->index, (int)slot->pid, restarts);
 		s->pid[i] = pid;
@@ -74,6 +78,7 @@ void sampler_tick(struct sampler *s, const struct config *cfg, const struct stat
 	nmins = history_get(h, 1, 0, mins, COLOUR_GROWTH_MINUTES + 2);
 	if (nsecs > 0 && secs[nsecs - 1].t >= now)
 		goto out; /* already sampled this second */
+	uint64_t last_seen = nsecs > 0 ? secs[nsecs - 1].t : 0;
 	secs[nsecs++] = cur;
 	int maint = maintenance_get(cfg, NULL);
 	stats_gauge(STAT_G_MAINTENANCE, maint);
@@ -82,7 +87,7 @@ void sampler_tick(struct sampler *s, const struct config *cfg, const struct stat
 	history_record(h, &cur);
 
 	if (seg != NULL)
-		sampler_procs(s, seg, h, now);
+		sampler_procs(s, seg, h, now, last_seen);
 	if (s->have_prev &&
 	    cur.counters[STAT_SCAN_CRASHES] > s->prev.counters[STAT_SCAN_CRASHES])
 		sampler_event(h, now, "scan worker crashed (%" PRIu64 " crashes since boot)",
