@@ -102,9 +102,9 @@ FUZZ_OBJ := $(SRC:%.c=$(B)/fuzzobj/%.o)
 FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined
 $(B)/fuzzobj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	clang $(CSTD) $(WARN) -Wno-unknown-warning-option $(FUZZ_CFLAGS) $(INC) $(PKG_CFLAGS) -c $< -o $@
+	clang $(CSTD) $(filter-out -Werror,$(WARN)) -Wno-unknown-warning-option $(FUZZ_CFLAGS) $(INC) $(PKG_CFLAGS) -c $< -o $@
 $(B)/fuzz/libmxtower.a: $(FUZZ_OBJ)
-	@rm -f $@; ar rcs $@ $^
+	@mkdir -p $(dir $@); rm -f $@; ar rcs $@ $^
 $(B)/fuzz/%: tests/fuzz/%.c $(B)/fuzz/libmxtower.a
 	@mkdir -p $(dir $@)
 	clang $(CSTD) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined $(INC) $(PKG_CFLAGS) $< -o $@ \

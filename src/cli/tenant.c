@@ -80,7 +80,7 @@ static int tenant_apply_opts(struct tenant *t, int argc, char **argv, int i)
 	char host[256];
 	uint16_t port;
 
-	for (; i < argc; i++) {
+	for (; i < argc; i += 2) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		int r = 0;
 
@@ -137,7 +137,6 @@ static int tenant_apply_opts(struct tenant *t, int argc, char **argv, int i)
 			fprintf(stderr, "mxtower tenant: bad value for %s: '%s'\n", o, v);
 			return 2;
 		}
-		i++;
 	}
 	return 0;
 bad:

@@ -222,6 +222,25 @@ int config_load(struct config *c, const char *path, char *err, size_t errsz)
 	return 0;
 }
 
+int config_load_string(struct config *c, const char *text, const char *name, char *err,
+		       size_t errsz)
+{
+	struct config_ini_ctx x = {c, err, errsz, 0};
+	int r = ini_parse_string(text, config_ini_cb, &x);
+
+	if (x.failed) {
+		size_t n = strlen(err);
+
+		snprintf(err + n, errsz - n, " (in %s)", name);
+		return -1;
+	}
+	if (r != 0) {
+		snprintf(err, errsz, "%s: syntax error on line %d", name, r);
+		return -1;
+	}
+	return 0;
+}
+
 void config_print(const struct config *c, FILE *out)
 {
 	fprintf(out, "home = %s\n", c->home);

@@ -81,6 +81,9 @@ struct config {
 void config_defaults(struct config *c);
 /* Read an INI file over c. Returns 0, or -1 with a message in err (errsz). */
 int config_load(struct config *c, const char *path, char *err, size_t errsz);
+/* The same over INI text in memory (NUL-terminated); name is used in messages. */
+int config_load_string(struct config *c, const char *text, const char *name, char *err,
+		       size_t errsz);
 /* Set one key, "section.key" and value, validating it. 0, or -1 with a message in err. */
 int config_set(struct config *c, const char *key, const char *value, char *err, size_t errsz);
 /* Print "section.key = value" lines; secret keys print as "(set)" or "(unset)". */
