@@ -25,6 +25,14 @@ HDRS    := $(shell find src tests/unit -name '*.h')
 
 # B is the build directory; helpers building side by side use B=build-NAME to stay apart.
 B        ?= build
+# Defined before any rule names them: prerequisites expand when a rule is read.
+TOOLS_SRC := $(shell find tests/tools -name '*.c' 2>/dev/null | sort)
+TOOLS_BIN := $(TOOLS_SRC:tests/tools/%.c=$(B)/tools/%)
+FUZZ_SRC := $(shell find tests/fuzz -name 'fuzz_*.c' 2>/dev/null | sort)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+FUZZ_OBJ := $(SRC:%.c=$(B)/fuzzobj/%.o)
+TORTURE_SRC := $(shell find tests/torture -name '*.c' 2>/dev/null | sort)
+TORTURE_BIN := $(TORTURE_SRC:tests/torture/%.c=$(B)/torture/%)
 REL_OBJ  := $(SRC:%.c=$(B)/rel/%.o)
 ASAN_OBJ := $(SRC:%.c=$(B)/asan/%.o)
 
@@ -65,13 +73,13 @@ asan: $(B)/asan/mxtower $(UNIT_BIN)
 run: deps $(B)/mxtower
 	scripts/demo
 
-test: deps $(B)/mxtower $(B)/asan/mxtower $(UNIT_BIN) $(TOOLS_BIN) $(FUZZ_BIN)
+test: deps $(B)/mxtower $(B)/asan/mxtower $(UNIT_BIN) $(TOOLS_BIN) $(FUZZ_BIN) $(TORTURE_BIN)
 	@B=$(B) tests/run $(UNIT_BIN)
 
 # Unit tests alone / integration tests alone (same runner, same summary line).
 unit: $(B)/asan/mxtower $(UNIT_BIN)
 	@B=$(B) tests/run --only-unit $(UNIT_BIN)
-integration: $(B)/mxtower $(B)/asan/mxtower $(TOOLS_BIN)
+integration: $(B)/mxtower $(B)/asan/mxtower $(TOOLS_BIN) $(TORTURE_BIN)
 	@B=$(B) tests/run --only-integration
 
 bench: $(B)/mxtower
@@ -83,8 +91,6 @@ eval: $(B)/mxtower
 
 # Test-only tools (tests/tools/NAME.c -> $(B)/tools/NAME), linked with the ASan library; a tool
 # that needs GMime is named *_gmime.c and gets its flags.
-TOOLS_SRC := $(shell find tests/tools -name '*.c' 2>/dev/null | sort)
-TOOLS_BIN := $(TOOLS_SRC:tests/tools/%.c=$(B)/tools/%)
 GMIME_FLAGS = $(shell pkg-config --cflags --libs gmime-3.0 2>/dev/null)
 $(B)/tools/%_gmime: tests/tools/%_gmime.c $(B)/asan/libmxtower.a
 	@mkdir -p $(dir $@)
@@ -96,9 +102,6 @@ tools: $(TOOLS_BIN)
 
 # libFuzzer targets: tests/fuzz/fuzz_NAME.c -> $(B)/fuzz/fuzz_NAME, with clang and every src/
 # file compiled again with -fsanitize=fuzzer-no-link.
-FUZZ_SRC := $(shell find tests/fuzz -name 'fuzz_*.c' 2>/dev/null | sort)
-FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
-FUZZ_OBJ := $(SRC:%.c=$(B)/fuzzobj/%.o)
 FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined
 $(B)/fuzzobj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -110,6 +113,12 @@ $(B)/fuzz/%: tests/fuzz/%.c $(B)/fuzz/libmxtower.a
 	clang $(CSTD) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined $(INC) $(PKG_CFLAGS) $< -o $@ \
 		$(B)/fuzz/libmxtower.a $(LIBS)
 fuzz-build: $(FUZZ_BIN)
+
+# Allocation-failure torture programs: tests/torture/NAME.c -> $(B)/torture/NAME, without
+# sanitizers (the program interposes malloc itself), over the release objects.
+$(B)/torture/%: tests/torture/%.c $(B)/rel/libmxtower.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(CFLAGS_REL) $(INC) $(PKG_CFLAGS) $< -o $@ $(B)/rel/libmxtower.a $(LIBS)
 
 FUZZ_SECONDS ?= 30
 fuzz: $(FUZZ_BIN)
