@@ -128,6 +128,21 @@ class WebTest(unittest.TestCase):
         self.assertIn("node node1 (dc1): %s" % api["node"]["colour"], text)
         self.assertEqual(api["towers"][0]["nodes"][0]["name"], "node1")
 
+        # Tracking finds them by sender, by recipient and by queue id.
+        def tracked():
+            r = get_json(self.port(), "/api/v1/tracking?q=alice%40sender.test", self.token)["results"]
+            return [x for x in r if x["fate"] == "delivered"] if len(r) >= 2 else None
+        found = wait_until(tracked, 30, 0.25, what="tracking records")
+        by_rcpt = get_json(self.port(), "/api/v1/tracking?q=bob%40example", self.token)["results"]
+        self.assertTrue({x["id"] for x in found} <= {x["id"] for x in by_rcpt})
+        one = get_json(self.port(), "/api/v1/tracking?q=" + found[0]["id"], self.token)["results"]
+        self.assertEqual([x["id"] for x in one], [found[0]["id"]])
+        self.assertEqual(get_json(self.port(), "/api/v1/quarantine", self.token), {"messages": [], "count": 0})
+        r = request(self.port(), "POST", "/api/v1/quarantine/%s/release" % found[0]["id"], body={}, token=self.token)
+        self.assertEqual(r.status, 404)
+        r = request(self.port(), "POST", "/api/v1/quarantine/..%2F..%2Fdb/delete", body={}, token=self.token)
+        self.assertIn(r.status, (400, 404))
+
     def test_maintenance_blue_from_cli_and_api_and_it_persists(self):
         self.assertEqual(self.node.mx("node", "maintenance", "on", check=True).stdout.strip(), "maintenance on")
         n = wait_colour(self.node, self.token, "blue", 15, "maintenance")
