@@ -231,7 +231,29 @@ static int cmd_show(struct queue *q, const char *id, int json)
 	return 0;
 }
 
+/* qmgr moves messages between active/ and deferred/ while we look: a move that finds the file
+ * gone from where it just was looks again, this many times. */
+#define MOVE_TRIES 5
+
+static int cmd_move_once(const struct config *cfg, struct queue *q, const char *verb,
+			 const char *id);
+
 static int cmd_move(const struct config *cfg, struct queue *q, const char *verb, const char *id)
+{
+	int r = 1;
+
+	for (int i = 0; i < MOVE_TRIES; i++)
+		if ((r = cmd_move_once(cfg, q, verb, id)) != -ENOENT)
+			break;
+	if (r == -ENOENT) {
+		fprintf(stderr, "mxtower queue: %s %s: the message keeps moving; try again\n", verb, id);
+		r = 1;
+	}
+	return r;
+}
+
+static int cmd_move_once(const struct config *cfg, struct queue *q, const char *verb,
+			 const char *id)
 {
 	enum queue_dir d;
 	int r;
@@ -269,6 +291,8 @@ static int cmd_move(const struct config *cfg, struct queue *q, const char *verb,
 			tracking_close(t);
 		}
 	}
+	if (r == -ENOENT)
+		return r; /* moved meanwhile: look again */
 	if (r < 0) {
 		fprintf(stderr, "mxtower queue: %s %s: %s\n", verb, id, strerror(-r));
 		return 1;
