@@ -139,6 +139,8 @@ static cl_error_t av_on_layer(int fd, const char *type, const char **ancestors,
 {
 	struct scan_task *t = context;
 
+	log_debug("av: layer depth=%u type=%s name=%s size=%zu", recursion_level, type,
+		  file_name ? file_name : "-", file_size);
 	if (t)
 		heur_layer(t, type, file_name, (const unsigned char *)file_buffer, file_size,
 			   recursion_level, (layer_attributes & LAYER_ATTRIBUTES_DECRYPTED) != 0);
@@ -157,6 +159,8 @@ static struct cl_engine *av_engine_new(void)
 	cl_engine_set_num(e, CL_ENGINE_MAX_RECURSION, AV_MAX_RECURSION);
 	cl_engine_set_num(e, CL_ENGINE_MAX_FILES, AV_MAX_FILES);
 	cl_engine_set_num(e, CL_ENGINE_MAX_SCANTIME, AV_MAX_SCANTIME_MS);
+	/* libclamav skips layers it has seen clean before; the heuristics must see every one. */
+	cl_engine_set_num(e, CL_ENGINE_DISABLE_CACHE, 1);
 	if (tmp)
 		cl_engine_set_str(e, CL_ENGINE_TMPDIR, tmp);
 	cl_engine_set_clcb_file_inspection(e, av_on_layer);
@@ -331,7 +335,7 @@ static int av_scan(struct scan_task *t)
 		 * libclamav's own MIME parser when the structure is malformed. */
 		if (strcmp(p->type, "text") == 0)
 			continue;
-		r = av_scan_map((const char *)p->decoded, p->decoded_len, p->filename, 0, NULL, &vn);
+		r = av_scan_map((const char *)p->decoded, p->decoded_len, p->filename, 0, t, &vn);
 		if (r == 1) {
 			char where[64];
 

@@ -85,6 +85,12 @@ static int declared_exec_ok(const char *declared)
 	return 0;
 }
 
+/* A file name someone chose (not absent, not libclamav's temporary name for a body). */
+static int heur_named(const char *name)
+{
+	return name && name[0] && strncmp(name, "clamav-", 7) != 0;
+}
+
 static void heur_check_bytes(struct scan_task *t, const char *name, const char *declared,
 			     const unsigned char *p, size_t len, const char *where)
 {
@@ -94,6 +100,10 @@ static void heur_check_bytes(struct scan_task *t, const char *name, const char *
 	if (p == NULL || len == 0)
 		return;
 	exec = heur_exec_kind(p, len);
+	/* A script pasted into a mail body is everyday mail on developer lists; a script
+	 * attached as a file, or packed in an archive, is how droppers travel. */
+	if (exec && strncmp(exec, "script", 6) == 0 && !heur_named(name))
+		exec = NULL;
 	if (exec)
 		heur_flag(t, "HEUR_EXECUTABLE", "%s %s%s", exec, name ? name : "(no name)", where);
 	if (heur_ole_has_vba(p, len))
