@@ -215,5 +215,37 @@ class WebTest(unittest.TestCase):
                    0.2, what="rate limit to refill")
 
 
+class DeadNodeTest(unittest.TestCase):
+    """A node killed outright: `mxtower status` (which needs no web process) says red, stopped
+    reporting, with the totals it last had."""
+
+    def test_killed_node_is_red_in_status(self):
+        sink = Sink().start()
+        node = Node()
+        try:
+            node.add_tenant("acme", "example.test", sink.route)
+            node.start()
+            token = node.token()
+            wait_web(node, token)
+            node.send("alice@sender.test", ["bob@example.test"], make_message())
+            wait_until(lambda: status(node, token)["node"]["totals"]["messages_accepted"] >= 1, 30, 0.25,
+                       what="the message counted")
+            live = json.loads(node.mx("status", "--json", check=True).stdout)["node"]
+            self.assertNotEqual(live["colour"], "red", live["reason"])
+            node.kill9()
+
+            def dead():
+                n = json.loads(node.mx("status", "--json", check=True).stdout)["node"]
+                return n if n["colour"] == "red" and "stopped reporting" in n["reason"] else None
+            n = wait_until(dead, 40, 0.5, what="red: stopped reporting")
+            self.assertGreaterEqual(n["totals"]["messages_accepted"], 1)
+            self.assertFalse(any(p["live"] for p in n["processes"]))
+            self.assertIn("red - stopped reporting", node.mx("status", check=True).stdout)
+        finally:
+            node.stop()
+            sink.stop()
+            node.cleanup()
+
+
 if __name__ == "__main__":
     unittest.main()
