@@ -2,7 +2,8 @@
  * charset - conversion of any charset a message declares into UTF-8, through glibc iconv.
  *
  * iconv_open() parses gconv modules and costs far more than a short conversion, so descriptors
- * are cached per thread (CHARSET_CACHE entries, round-robin eviction). Labels follow what mail
+ * are cached per process (CHARSET_CACHE entries, round-robin eviction; the scan workers that
+ * parse mail are single-threaded processes, so the cache takes no lock). Labels follow what mail
  * readers do rather than the letter of the registry: iso-8859-1 and us-ascii are read as
  * windows-1252 (its superset, which is what senders mean), gb2312 as gb18030, and so on; text
  * labelled ascii or unlabelled that is already valid UTF-8 is kept as is. Invalid bytes become
@@ -48,12 +49,13 @@ static const struct charset_alias charset_aliases[] = {
 };
 
 struct charset_slot {
-	char name[CHARSET_NAME_MAX];
+	int used;
+	char name[CHARSET_NAME_MAX]; /* normalised label; "" (unlabelled) is a valid key */
 	iconv_t cd;
 };
 
-static _Thread_local struct charset_slot charset_cache[CHARSET_CACHE];
-static _Thread_local unsigned charset_next;
+static struct charset_slot charset_cache[CHARSET_CACHE];
+static unsigned charset_next;
 
 int mime_utf8_valid(const char *p, size_t len)
 {
@@ -143,7 +145,7 @@ static iconv_t charset_open(const char *nm)
 
 	for (i = 0; i < CHARSET_CACHE; i++) {
 		sl = &charset_cache[i];
-		if (sl->name[0] && strcmp(sl->name, nm) == 0) {
+		if (sl->used && strcmp(sl->name, nm) == 0) {
 			if (sl->cd != (iconv_t)-1)
 				iconv(sl->cd, NULL, NULL, NULL, NULL);
 			return sl->cd;
@@ -151,8 +153,9 @@ static iconv_t charset_open(const char *nm)
 	}
 	cd = iconv_open("UTF-8", charset_iconv_name(nm));
 	sl = &charset_cache[charset_next++ % CHARSET_CACHE];
-	if (sl->name[0] && sl->cd != (iconv_t)-1)
+	if (sl->used && sl->cd != (iconv_t)-1)
 		iconv_close(sl->cd);
+	sl->used = 1;
 	/* Unknown names are cached too, so a message repeating one costs a single lookup. */
 	memcpy(sl->name, nm, strlen(nm) + 1);
 	sl->cd = cd;

@@ -2,10 +2,13 @@
  * decode - base64 (RFC 2045 section 6.8) and quoted-printable (RFC 2045 section 6.7).
  *
  * Both are lenient in the way mail needs: characters outside the alphabet are skipped and
- * counted, base64 padding in the middle ends one quantum and decoding goes on (concatenated
- * base64 blobs are common), and an unpadded tail still yields its whole bytes, because malware
- * senders strip padding to slip past strict decoders. Output sizes are bounded by the input, so
- * callers decode straight into memory they sized once.
+ * counted; base64 ends at the first '=' (RFC 2045 section 6.8: padding is evidence of the end,
+ * and what follows in practice is a mailing-list footer, not data); an unpadded tail still
+ * yields its whole bytes, because malware senders strip padding to slip past strict decoders.
+ * Quoted-printable drops the transport padding between a soft-break '=' and the line end
+ * (RFC 2045 section 6.7 rule 3) but keeps blanks before a hard line break as data, as GMime
+ * and MUAs do. Output sizes are bounded by the input, so callers decode straight into memory
+ * they sized once.
  */
 #include "mime/decode.h"
 #include "mime/mime.h"
@@ -81,17 +84,9 @@ size_t mime_base64_raw(const char *p, size_t len, unsigned char *out, unsigned *
 				acc = 0;
 			}
 		} else if (c == 64) {
-			/* Padding closes the quantum; anything after it starts a new one. */
-			if (n == 2) {
-				*o++ = (unsigned char)(acc >> 4);
-			} else if (n == 3) {
-				*o++ = (unsigned char)(acc >> 10);
-				*o++ = (unsigned char)(acc >> 2);
-			} else if (n == 1) {
-				(*bad)++;
-			}
-			n = 0;
-			acc = 0;
+			/* RFC 2045 section 6.8: '=' is evidence that the data has ended. What follows
+			 * is typically a list footer appended to the body, not more base64. */
+			break;
 		} else if (c == 255) {
 			(*bad)++;
 		}
@@ -118,14 +113,18 @@ static int hexval(unsigned char c)
 	return -1;
 }
 
-size_t mime_qp_raw(const char *p, size_t len, unsigned char *out, unsigned *bad)
+/*
+ * Decode one line's content (no line break, trailing blanks cut) of quoted-printable text.
+ * Returns 1 when it ends in a soft line break (a final '=' that escapes nothing).
+ */
+static int qp_line(const unsigned char *s, const unsigned char *e, unsigned char **op,
+		   unsigned *bad)
 {
-	const unsigned char *s = (const unsigned char *)p, *e = s + len;
-	unsigned char *o = out;
+	unsigned char *o = *op;
+	int soft = 0;
 
 	while (s < e) {
 		const unsigned char *eq = memchr(s, '=', (size_t)(e - s));
-		const unsigned char *t;
 		int h, l;
 
 		if (eq == NULL) {
@@ -136,33 +135,50 @@ size_t mime_qp_raw(const char *p, size_t len, unsigned char *out, unsigned *bad)
 		memcpy(o, s, (size_t)(eq - s));
 		o += eq - s;
 		s = eq + 1;
+		if (s == e) {
+			soft = 1;
+			break;
+		}
 		if (e - s >= 2 && (h = hexval(s[0])) >= 0 && (l = hexval(s[1])) >= 0) {
 			*o++ = (unsigned char)(h << 4 | l);
 			s += 2;
 			continue;
 		}
-		/* Soft line break, possibly with transport padding between '=' and the newline. */
-		for (t = s; t < e && (*t == ' ' || *t == '\t'); t++)
-			;
-		if (t == e) {
-			s = t;
-			continue;
-		}
-		if (*t == '\n') {
-			s = t + 1;
-			continue;
-		}
-		if (*t == '\r' && t + 1 < e && t[1] == '\n') {
-			s = t + 2;
-			continue;
-		}
-		if (*t == '\r' && t + 1 == e) {
-			s = e;
-			continue;
-		}
-		/* A lone '=' not followed by hex: keep it, as every reader does. */
+		/* RFC 2045 section 6.7 note: a robust decoder keeps a bad escape as it is. Like
+		 * GMime we keep '=' and the two characters it would have escaped, so a row of
+		 * "=====" (a sender who forgot to encode '=') survives with its line break. */
 		(*bad)++;
 		*o++ = '=';
+		*o++ = *s++;
+		if (s < e)
+			*o++ = *s++;
+	}
+	*op = o;
+	return soft;
+}
+
+size_t mime_qp_raw(const char *p, size_t len, unsigned char *out, unsigned *bad)
+{
+	const unsigned char *s = (const unsigned char *)p, *e = s + len;
+	unsigned char *o = out;
+
+	while (s < e) {
+		const unsigned char *nl = memchr(s, '\n', (size_t)(e - s));
+		const unsigned char *le = nl ? nl : e, *brk, *ce;
+
+		/* The line break is LF or CRLF; a CR alone is data. */
+		brk = nl && le > s && le[-1] == '\r' ? le - 1 : le;
+		/* RFC 2045 section 6.7 (3): blanks after a soft-break '=' were added in transport. */
+		for (ce = brk; ce > s && (ce[-1] == ' ' || ce[-1] == '\t'); ce--)
+			;
+		if (!qp_line(s, ce, &o, bad)) {
+			/* A hard line break: its blanks and the break itself are data. */
+			memcpy(o, ce, (size_t)(le - ce));
+			o += le - ce;
+			if (nl)
+				*o++ = '\n';
+		}
+		s = nl ? nl + 1 : e;
 	}
 	return (size_t)(o - out);
 }

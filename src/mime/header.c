@@ -1,11 +1,12 @@
 /*
  * header - RFC 5322 header blocks and the parameters of structured MIME headers.
  *
- * The block ends at the first empty line. A line that is neither a header ("name:" with a
- * printable ASCII name, RFC 5322 section 2.2; whitespace before the colon is the obsolete
- * syntax of section 4.5 and is accepted) nor a continuation ends the block early: it is the
- * first body line, as every MTA reads it, and the part gets MIME_F_BAD_HEADER. A block with no
- * end gets MIME_F_TRUNCATED and an empty body.
+ * The block ends at the first empty line (RFC 5322 section 2.1). A line that is neither a header
+ * ("name:" with a printable ASCII name, section 2.2; whitespace before the colon is the obsolete
+ * syntax of section 4.5 and is accepted) nor a continuation is skipped with its continuations
+ * and the part gets MIME_F_BAD_HEADER: reading on to the empty line, as GMime and most MUAs do,
+ * means a Content-Type placed after a garbage line still shapes the parse, so an attachment
+ * cannot hide behind one. A block with no end gets MIME_F_TRUNCATED and an empty body.
  *
  * Parameters (RFC 2045 section 5.1) are read leniently: quoted strings with backslash escapes,
  * unquoted values running to the next ';', RFC 822 comments skipped. RFC 2231 splits a value
@@ -144,10 +145,11 @@ size_t mime_headers_parse(struct arena *a, const char *p, size_t len, struct mim
 			continue;
 		}
 		if (c == NULL) {
-			/* Not a header: the body starts here. */
+			/* Not a header and not a continuation: skip it and its continuations. */
 			*flags |= MIME_F_BAD_HEADER;
-			*raw_len = (size_t)(s - p);
-			return (size_t)(s - p);
+			for (s = nl; s < e && (*s == ' ' || *s == '\t'); s = nextline(s, e))
+				;
+			continue;
 		}
 		for (const char *q = s; q < ne; q++)
 			if ((unsigned char)*q >= 0x80)
@@ -196,25 +198,34 @@ static char *lower_dup(struct arena *a, const char *s, size_t n)
 	return d;
 }
 
+static const char *token_end(const char *s, const char *e)
+{
+	while (s < e && *s != ';' && *s != '/' && *s != ' ' && *s != '\t' && *s != '\r' &&
+	       *s != '\n' && *s != '(' && *s != '"' && *s != '=')
+		s++;
+	return s;
+}
+
 int mime_value_token(struct arena *a, struct slice v, char **type, char **subtype)
 {
-	const char *s = v.p, *e = v.p + v.len, *t, *slash = NULL;
+	const char *s = v.p, *e = v.p + v.len, *t, *st, *ste;
 
+	/* RFC 2045 section 5.1: type CFWS "/" CFWS subtype; comments may sit anywhere between. */
 	s = skip_cfws(s, e);
-	for (t = s; t < e && *t != ';' && *t != ' ' && *t != '\t' && *t != '\r' && *t != '\n' &&
-		    *t != '(' && *t != '"';
-	     t++)
-		if (*t == '/' && slash == NULL)
-			slash = t;
-	if (subtype == NULL || slash == NULL) {
-		*type = lower_dup(a, s, (size_t)(t - s));
-		if (subtype)
-			*subtype = NULL;
-		return *type ? 0 : -1;
-	}
-	*type = lower_dup(a, s, (size_t)(slash - s));
-	*subtype = lower_dup(a, slash + 1, (size_t)(t - slash - 1));
-	return *type && *subtype ? 0 : -1;
+	t = token_end(s, e);
+	*type = lower_dup(a, s, (size_t)(t - s));
+	if (*type == NULL)
+		return -1;
+	if (subtype == NULL)
+		return 0;
+	*subtype = NULL;
+	st = skip_cfws(t, e);
+	if (st >= e || *st != '/')
+		return 0;
+	st = skip_cfws(st + 1, e);
+	ste = token_end(st, e);
+	*subtype = lower_dup(a, st, (size_t)(ste - st));
+	return *subtype ? 0 : -1;
 }
 
 struct param_seg {
@@ -224,26 +235,27 @@ struct param_seg {
 };
 
 /* Unescape a quoted string (backslash pairs) into the buffer. */
+/* Unescape a quoted string (backslash pairs) into the buffer; line breaks of folding go. */
 static int append_unquoted(struct buf *b, const char *p, size_t len, int quoted)
 {
 	const char *e = p + len;
 	int r;
 
-	if (!quoted)
-		return buf_append(b, p, len);
 	while (p < e) {
-		const char *bs = memchr(p, '\\', (size_t)(e - p));
+		const char *q = p;
 
-		if (bs == NULL)
-			return buf_append(b, p, (size_t)(e - p));
-		if ((r = buf_append(b, p, (size_t)(bs - p))) < 0)
+		while (q < e && *q != '\r' && *q != '\n' && !(quoted && *q == '\\'))
+			q++;
+		if ((r = buf_append(b, p, (size_t)(q - p))) < 0)
 			return r;
-		if (bs + 1 < e) {
-			if ((r = buf_append(b, bs + 1, 1)) < 0)
+		if (q == e)
+			break;
+		if (*q == '\\' && q + 1 < e) {
+			if ((r = buf_append(b, q + 1, 1)) < 0)
 				return r;
-			p = bs + 2;
+			p = q + 2;
 		} else {
-			p = e;
+			p = q + 1;
 		}
 	}
 	return 0;

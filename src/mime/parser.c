@@ -137,8 +137,23 @@ static int part_fields(struct mime_parser *ps, struct mime_part *part, int in_di
 	return 0;
 }
 
-static struct mime_part *entity_parse(struct mime_parser *ps, struct mime_part *parent,
-				      const char *p, size_t len, unsigned depth, int in_digest);
+/* The boundaries in force at a point of the parse, innermost first. */
+struct bstack {
+	const char *b;
+	size_t len;
+	const struct bstack *up;
+};
+
+struct delim {
+	const char *line;          /* start of the delimiter line */
+	const char *next;          /* start of the line after it */
+	const struct bstack *which; /* whose boundary it is */
+	int close;                 /* "--boundary--" */
+};
+
+static const char *entity_parse(struct mime_parser *ps, struct mime_part *parent,
+				const char *p, const char *e, unsigned depth, int in_digest,
+				const struct bstack *stk, struct mime_part **out);
 
 static void child_append(struct mime_part *parent, struct mime_part **tail, struct mime_part *c)
 {
@@ -155,7 +170,7 @@ static int delimiter_kind(const char *s, const char *e, const char *b, size_t bl
 {
 	int kind = 1;
 
-	if ((size_t)(e - s) < bl + 2 || s[0] != '-' || s[1] != '-' || memcmp(s + 2, b, bl) != 0)
+	if ((size_t)(e - s) < bl + 2 || memcmp(s + 2, b, bl) != 0)
 		return 0;
 	s += bl + 2;
 	if (e - s >= 2 && s[0] == '-' && s[1] == '-') {
@@ -168,73 +183,89 @@ static int delimiter_kind(const char *s, const char *e, const char *b, size_t bl
 	return kind;
 }
 
-/* Split a multipart body at its delimiters and parse each part. */
-static void multipart_split(struct mime_parser *ps, struct mime_part *part, const char *body,
-			    size_t blen)
+/* Is the line at s a delimiter of a boundary in the stack (innermost first)? */
+static int delim_at(const char *line, const char *e, const struct bstack *stk, struct delim *d)
 {
-	const char *e = body + blen, *s = body, *pstart = NULL;
-	const char *b = part->boundary;
-	size_t bl = strlen(b);
+	const struct bstack *k;
+	const char *le;
+
+	if (e - line < 2 || line[0] != '-' || line[1] != '-')
+		return 0;
+	le = memchr(line, '\n', (size_t)(e - line));
+	le = le ? le + 1 : e;
+	for (k = stk; k; k = k->up) {
+		int kind = delimiter_kind(line, le, k->b, k->len);
+
+		if (kind) {
+			d->line = line;
+			d->next = le;
+			d->which = k;
+			d->close = kind == 2;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The first delimiter line of any boundary in the stack at or after s (a line start); 0 when
+ * there is none before e. */
+static int delim_find(const char *s, const char *e, const struct bstack *stk, struct delim *d)
+{
+	const char *line = s;
+
+	if (stk == NULL)
+		return 0;
+	while (line < e) {
+		if (delim_at(line, e, stk, d))
+			return 1;
+		line = memmem(line, (size_t)(e - line), "\n--", 3);
+		if (line == NULL)
+			return 0;
+		line++;
+	}
+	return 0;
+}
+
+/*
+ * The body of a multipart from s: preamble, then parts at each of its delimiters. Returns
+ * where the multipart ended: after its close-delimiter line, at an enclosing boundary's
+ * delimiter (unclosed), or at e. A child multipart that reuses this boundary (invalid, RFC 2046
+ * section 5.1.1, but Outlook Express wrote it) takes the delimiters until its own close, which
+ * is how GMime and MUAs read it.
+ */
+static const char *multipart_body(struct mime_parser *ps, struct mime_part *part, const char *s,
+				  const char *e, const struct bstack *own)
+{
 	struct mime_part *tail = NULL;
-	int in_digest = streq(part->subtype, "digest"), closed = 0;
-	char needle[2 + 256];
-	size_t nl;
+	int in_digest = streq(part->subtype, "digest");
+	struct delim d, nd;
 
-	/* RFC 2046 caps boundaries at 70 characters; longer ones still work, up to this buffer. */
-	if (bl > sizeof needle - 2) {
-		part->flags |= MIME_F_NO_BOUNDARY;
-		return;
-	}
-	needle[0] = needle[1] = '-';
-	memcpy(needle + 2, b, bl);
-	nl = bl + 2;
-	while (s < e && !ps->full) {
-		const char *d = memmem(s, (size_t)(e - s), needle, nl), *le;
-		int kind;
+	for (;;) {
+		struct mime_part *c = NULL;
+		const char *end;
 
-		if (d == NULL)
-			break;
-		if (d != body && d[-1] != '\n') {
-			s = d + 1;
+		if (ps->full)
+			return e;
+		if (!delim_find(s, e, own, &d)) {
+			part->flags |= MIME_F_UNCLOSED;
+			return e;
+		}
+		if (d.which != own) {
+			part->flags |= MIME_F_UNCLOSED;
+			return d.line;
+		}
+		if (d.close)
+			return d.next;
+		/* Nothing at all between two delimiter lines (or before the end) is no part, as
+		 * GMime reads it: there is no header block, not even the empty line of one. */
+		if (d.next == e || delim_at(d.next, e, own, &nd)) {
+			s = d.next;
 			continue;
 		}
-		le = memchr(d, '\n', (size_t)(e - d));
-		le = le ? le + 1 : e;
-		kind = delimiter_kind(d, le, b, bl);
-		if (kind == 0) {
-			s = d + 1;
-			continue;
-		}
-		if (pstart) {
-			/* The line break before the delimiter is part of the delimiter. */
-			const char *pe = d;
-			struct mime_part *c;
-
-			if (pe > pstart && pe[-1] == '\n')
-				pe--;
-			if (pe > pstart && pe[-1] == '\r')
-				pe--;
-			c = entity_parse(ps, part, pstart, (size_t)(pe - pstart), part->depth + 1,
-					 in_digest);
-			if (c)
-				child_append(part, &tail, c);
-		}
-		if (kind == 2) {
-			closed = 1;
-			break;
-		}
-		pstart = le;
-		s = le;
-	}
-	if (!closed) {
-		part->flags |= MIME_F_UNCLOSED;
-		if (pstart && !ps->full) {
-			struct mime_part *c = entity_parse(ps, part, pstart, (size_t)(e - pstart),
-							   part->depth + 1, in_digest);
-
-			if (c)
-				child_append(part, &tail, c);
-		}
+		end = entity_parse(ps, part, d.next, e, part->depth + 1, in_digest, own, &c);
+		if (c)
+			child_append(part, &tail, c);
+		s = end > d.next ? end : d.next;
 	}
 }
 
@@ -430,75 +461,101 @@ static int is_message(const struct mime_part *part)
 		streq(part->subtype, "global"));
 }
 
-static struct mime_part *entity_parse(struct mime_parser *ps, struct mime_part *parent,
-				      const char *p, size_t len, unsigned depth, int in_digest)
+/*
+ * One entity from p: headers, then its body up to the next delimiter of a boundary in stk (or
+ * e). *out gets the part (NULL past the parts limit or when the arena is full). Returns where
+ * the entity ended, so the enclosing multipart goes on from there.
+ */
+static const char *entity_parse(struct mime_parser *ps, struct mime_part *parent,
+				const char *p, const char *e, unsigned depth, int in_digest,
+				const struct bstack *stk, struct mime_part **out)
 {
-	struct mime_part *part;
+	struct mime_part *part = NULL;
+	const char *le, *body, *be;
 	size_t body_off, raw_len;
+	struct delim d;
 
+	*out = NULL;
+	le = delim_find(p, e, stk, &d) ? d.line : e;
 	if (ps->full)
-		return NULL;
+		return e;
 	if (ps->msg->nparts >= ps->lim.max_parts) {
 		ps->msg->flags |= MIME_F_PARTS_LIMIT;
 		if (parent)
 			parent->flags |= MIME_F_PARTS_LIMIT;
-		return NULL;
+		return le;
 	}
 	part = arena_zalloc(ps->a, sizeof *part);
 	if (part == NULL)
 		goto full;
+	*out = part;
 	part->parent = parent;
 	part->depth = depth;
 	part->index = ps->msg->nparts++;
 	/* An mbox "From " envelope line before the headers is not a header. */
-	if (depth == 0 && len >= 5 && memcmp(p, "From ", 5) == 0) {
-		const char *nl = memchr(p, '\n', len);
-		size_t skip = nl ? (size_t)(nl + 1 - p) : len;
+	if (depth == 0 && le - p >= 5 && memcmp(p, "From ", 5) == 0) {
+		const char *nl = memchr(p, '\n', (size_t)(le - p));
 
-		p += skip;
-		len -= skip;
+		p = nl ? nl + 1 : le;
 	}
-	body_off = mime_headers_parse(ps->a, p, len, &part->headers, &raw_len, &part->flags);
+	body_off = mime_headers_parse(ps->a, p, (size_t)(le - p), &part->headers, &raw_len,
+				      &part->flags);
 	if (body_off == (size_t)-1)
 		goto full;
+	body = p + body_off;
 	part->raw_headers = (struct slice){p, raw_len};
-	part->raw_body = (struct slice){p + body_off, len - body_off};
 	if (part_fields(ps, part, in_digest) < 0)
 		goto full;
 
 	if (streq(part->type, "multipart")) {
 		if (part->boundary == NULL || part->boundary[0] == '\0') {
+			/* RFC 2045 section 5.2: an unusable Content-Type means text/plain, which
+			 * keeps the bytes in front of the content scanners. */
 			part->flags |= MIME_F_NO_BOUNDARY;
+			part->type = "text";
+			part->subtype = "plain";
 		} else if (depth >= ps->lim.max_depth) {
 			part->flags |= MIME_F_DEPTH_LIMIT;
 		} else {
-			part->container = 1;
-			multipart_split(ps, part, part->raw_body.p, part->raw_body.len);
-			return part;
-		}
-	} else if (is_message(part)) {
-		if (depth >= ps->lim.max_depth) {
-			part->flags |= MIME_F_DEPTH_LIMIT;
-		} else {
-			struct mime_part *c;
+			struct bstack own = {part->boundary, strlen(part->boundary), stk};
+			const char *end;
 
-			leaf_decode(ps, part);
-			if (ps->full)
-				return part;
 			part->container = 1;
-			c = entity_parse(ps, part, (const char *)part->content, part->content_len,
-					 depth + 1, 0);
-			part->children = c;
-			part->content = NULL;
-			part->content_len = 0;
-			return part;
+			end = multipart_body(ps, part, body, e, &own);
+			part->raw_body = (struct slice){body, (size_t)(end - body)};
+			return end;
 		}
 	}
+	/* The line break before a delimiter belongs to the delimiter (RFC 2046 5.1.1). */
+	be = le;
+	if (le < e) {
+		if (be > body && be[-1] == '\n')
+			be--;
+		if (be > body && be[-1] == '\r')
+			be--;
+	}
+	part->raw_body = (struct slice){body, (size_t)(be - body)};
+	if (is_message(part) && depth < ps->lim.max_depth) {
+		struct mime_part *c = NULL;
+
+		leaf_decode(ps, part);
+		if (ps->full)
+			return e;
+		part->container = 1;
+		entity_parse(ps, part, (const char *)part->content,
+			     (const char *)part->content + part->content_len, depth + 1, 0, NULL, &c);
+		part->children = c;
+		part->content = NULL;
+		part->content_len = 0;
+		return le;
+	}
+	if (is_message(part))
+		part->flags |= MIME_F_DEPTH_LIMIT;
 	leaf_decode(ps, part);
-	return part;
+	return le;
 full:
 	parser_full(ps, part);
-	return part;
+	return e;
 }
 
 /* Flags of every part into the message; all text leaves joined into msg->text. */
@@ -554,7 +611,7 @@ struct mime_msg *mime_parse(struct arena *a, const char *p, size_t len,
 		ps.lim.max_depth = MIME_DEPTH_HARD_MAX;
 	buf_init(&ps.scratch, MIME_TEXT_MAX);
 	mime_urls_init(&ps.urls, a);
-	msg->root = entity_parse(&ps, NULL, p, len, 0, 0);
+	entity_parse(&ps, NULL, p, p + len, 0, 0, NULL, &msg->root);
 	if (msg->root == NULL) {
 		buf_free(&ps.scratch);
 		return NULL;
