@@ -82,7 +82,7 @@ static void learn_file(struct learn_ctx *lc, const char *path)
 	}
 	arena_reset(lc->arena);
 	m = mime_parse(lc->arena, msg, len, &mime_limits_default);
-	tokenize_message(&s, m, msg, len);
+	tokenize_message(&s, &s, m, msg, len);
 	tok_sink_finish(&s);
 	bayes_message_digest(msg, len, digest);
 	r = bayes_db_learn(lc->bayes, digest, s.h, s.n, lc->cls, &prev);

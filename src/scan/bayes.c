@@ -96,18 +96,20 @@ static int bayes_init(const struct config *cfg)
 
 static int bayes_scan(struct scan_task *t)
 {
-	struct tok_sink s;
+	struct tok_sink h, b;
 	struct bayes_verdict v;
 	int r;
 
-	s.h = arena_alloc(t->arena, TOK_MAX_FEATURES * sizeof *s.h);
-	if (s.h == NULL)
+	h.h = arena_alloc(t->arena, TOK_MAX_FEATURES * sizeof *h.h);
+	b.h = arena_alloc(t->arena, TOK_MAX_FEATURES * sizeof *b.h);
+	if (h.h == NULL || b.h == NULL)
 		return -ENOMEM;
-	s.n = 0;
-	s.max = TOK_MAX_FEATURES;
-	tokenize_message(&s, t->mime, t->msg, t->len);
-	tok_sink_finish(&s);
-	r = bayes_db_classify(bayes_scan_db, s.h, s.n, &v);
+	h.n = b.n = 0;
+	h.max = b.max = TOK_MAX_FEATURES;
+	tokenize_message(&h, &b, t->mime, t->msg, t->len);
+	tok_sink_finish(&h);
+	tok_sink_finish(&b);
+	r = bayes_db_classify(bayes_scan_db, h.h, h.n, b.h, b.n, &v);
 	if (r == -ENODATA)
 		return 0;
 	if (r < 0)

@@ -31,6 +31,10 @@
 #define BAYES_MIN_STRENGTH 0.1
 /* The most extreme tokens used per message; more adds correlated evidence, not information. */
 #define BAYES_MAX_CLUES 150
+/* Of those, at most this many from headers: a mailing list's headers (Received, List-Id,
+ * Sender...) are many strongly correlated tokens that would otherwise outvote the content of
+ * spam posted to a list. */
+#define BAYES_MAX_HEADER_CLUES 40
 /* A digest names a learned message: SHA-256 of Message-ID and body, first 16 bytes. */
 #define BAYES_DIGEST_LEN 16
 
@@ -47,9 +51,9 @@ double bayes_chi2q(double x2, unsigned v);
  * indicator I in [0, 1], 0.5 when n == 0 (no evidence either way).
  */
 double bayes_combine(const double *f, size_t n);
-/* Keep only the clues: |f - 0.5| >= BAYES_MIN_STRENGTH, the BAYES_MAX_CLUES most extreme.
- * Reorders f in place; returns how many of the first ones to use. */
-size_t bayes_select_clues(double *f, size_t n);
+/* Keep only the clues: |f - 0.5| >= BAYES_MIN_STRENGTH, the max most extreme. Reorders f in
+ * place; returns how many of the first ones to use. */
+size_t bayes_select_clues(double *f, size_t n, size_t max);
 
 /* ---- storage (bayes_db.c) ---- */
 
@@ -78,9 +82,10 @@ struct bayes_verdict {
 	uint64_t nspam, nham; /* messages learned */
 };
 
-/* Classify. 0, -ENODATA when fewer than BAYES_MIN_LEARNED of either class, -errno. */
-int bayes_db_classify(struct bayes_db *db, const uint64_t *tok, size_t n,
-		      struct bayes_verdict *out);
+/* Classify a message from its header and body features (see BAYES_MAX_HEADER_CLUES). 0,
+ * -ENODATA when fewer than BAYES_MIN_LEARNED of either class, -errno. */
+int bayes_db_classify(struct bayes_db *db, const uint64_t *hdr, size_t nh, const uint64_t *body,
+		      size_t nb, struct bayes_verdict *out);
 /* Messages learned per class. 0 or -errno. */
 int bayes_db_counts(struct bayes_db *db, uint64_t *nspam, uint64_t *nham);
 

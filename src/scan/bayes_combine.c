@@ -82,16 +82,16 @@ static int by_strength(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
-size_t bayes_select_clues(double *f, size_t n)
+size_t bayes_select_clues(double *f, size_t n, size_t max)
 {
 	size_t w = 0;
 
 	for (size_t i = 0; i < n; i++)
 		if (fabs(f[i] - 0.5) >= BAYES_MIN_STRENGTH)
 			f[w++] = f[i];
-	if (w > BAYES_MAX_CLUES) {
+	if (w > max) {
 		qsort(f, w, sizeof *f, by_strength);
-		w = BAYES_MAX_CLUES;
+		w = max;
 	}
 	return w;
 }

@@ -58,7 +58,7 @@ struct bayes_db *bayes_db_open(const char *path, unsigned flags)
 		return NULL;
 	db->flags = flags;
 	if (flags & BAYES_DB_BULK)
-		envflags |= MDB_NOSYNC;
+		envflags |= MDB_NOSYNC | MDB_WRITEMAP; /* no write(2) per commit either */
 	if ((r = mdb_env_create(&db->env)) != 0)
 		goto fail;
 	mdb_env_set_mapsize(db->env, BAYES_MAP_SIZE);
@@ -224,13 +224,32 @@ int bayes_db_counts(struct bayes_db *db, uint64_t *nspam, uint64_t *nham)
 	return r;
 }
 
-int bayes_db_classify(struct bayes_db *db, const uint64_t *tok, size_t n,
-		      struct bayes_verdict *out)
+/* Token probabilities of tok[0..n) into f; returns how many were known. */
+static size_t token_probs(MDB_txn *txn, struct bayes_db *db, const struct bayes_meta *m,
+			  const uint64_t *tok, size_t n, double *f)
+{
+	size_t nf = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t key = tok[i];
+		MDB_val k = {sizeof key, &key}, v;
+		struct bayes_counts c;
+
+		if (mdb_get(txn, db->tokens, &k, &v) != 0 || v.mv_size != sizeof c)
+			continue;
+		memcpy(&c, v.mv_data, sizeof c);
+		f[nf++] = bayes_token_prob(c.spam, c.ham, m->nspam, m->nham);
+	}
+	return nf;
+}
+
+int bayes_db_classify(struct bayes_db *db, const uint64_t *hdr, size_t nh, const uint64_t *body,
+		      size_t nb, struct bayes_verdict *out)
 {
 	MDB_txn *txn;
 	struct bayes_meta m;
 	double *f = NULL;
-	size_t nf = 0;
+	size_t fh, fb, ch, cb;
 	int r;
 
 	memset(out, 0, sizeof *out);
@@ -245,22 +264,16 @@ int bayes_db_classify(struct bayes_db *db, const uint64_t *tok, size_t n,
 		r = -ENODATA;
 		goto out;
 	}
-	f = malloc((n ? n : 1) * sizeof *f);
+	f = malloc((nh + nb + 1) * sizeof *f);
 	if (f == NULL) {
 		r = -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++) {
-		uint64_t key = tok[i];
-		MDB_val k = {sizeof key, &key}, v;
-		struct bayes_counts c;
-
-		if (mdb_get(txn, db->tokens, &k, &v) != 0 || v.mv_size != sizeof c)
-			continue;
-		memcpy(&c, v.mv_data, sizeof c);
-		f[nf++] = bayes_token_prob(c.spam, c.ham, m.nspam, m.nham);
-	}
-	out->nclues = bayes_select_clues(f, nf);
+	fh = token_probs(txn, db, &m, hdr, nh, f);
+	ch = bayes_select_clues(f, fh, BAYES_MAX_HEADER_CLUES);
+	fb = token_probs(txn, db, &m, body, nb, f + ch);
+	cb = bayes_select_clues(f + ch, fb, BAYES_MAX_CLUES - ch);
+	out->nclues = ch + cb;
 	out->prob = bayes_combine(f, out->nclues);
 	r = 0;
 out:

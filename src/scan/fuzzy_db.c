@@ -46,7 +46,7 @@ struct fuzzy_db *fuzzy_db_open(const char *path, unsigned flags)
 	if (db == NULL)
 		return NULL;
 	if (!(flags & FUZZY_DB_SYNC))
-		envflags |= MDB_NOSYNC;
+		envflags |= MDB_NOSYNC | MDB_WRITEMAP; /* no write(2) per commit either */
 	if ((r = mdb_env_create(&db->env)) != 0)
 		goto fail;
 	mdb_env_set_mapsize(db->env, FUZZY_MAP_SIZE);

@@ -359,7 +359,7 @@ static void tokenize_structure(struct tok_sink *s, const struct mime_part *p, un
 	}
 }
 
-void tokenize_mime(struct tok_sink *s, const struct mime_msg *m)
+void tokenize_mime(struct tok_sink *s, struct tok_sink *body, const struct mime_msg *m)
 {
 	unsigned nodes = 0;
 	char name[48];
@@ -370,11 +370,11 @@ void tokenize_mime(struct tok_sink *s, const struct mime_msg *m)
 		lower_copy(name, sizeof name, h->name.p, h->name.len);
 		tokenize_header(s, name, h->value);
 	}
-	tokenize_structure(s, m->root, &nodes);
+	tokenize_structure(body, m->root, &nodes);
 	if (m->text)
-		tokenize_text(s, m->text, m->text_len);
+		tokenize_text(body, m->text, m->text_len);
 	for (const struct mime_url *u = m->urls; u; u = u->next)
-		tokenize_url(s, u->url, u->host);
+		tokenize_url(body, u->url, u->host);
 }
 
 size_t tok_body_offset(const char *raw, size_t len)
@@ -405,7 +405,7 @@ static void raw_header_flush(struct tok_sink *s, const char *name, size_t nlen, 
 	tokenize_header(s, lname, val);
 }
 
-static void tokenize_raw(struct tok_sink *s, const char *raw, size_t len)
+static void tokenize_raw(struct tok_sink *s, struct tok_sink *bs, const char *raw, size_t len)
 {
 	size_t body = tok_body_offset(raw, len), i = 0;
 	const char *name = NULL;
@@ -448,14 +448,14 @@ static void tokenize_raw(struct tok_sink *s, const char *raw, size_t len)
 	}
 	raw_header_flush(s, name, nlen, val, vlen);
 	if (body < len)
-		tokenize_text(s, raw + body, len - body);
+		tokenize_text(bs, raw + body, len - body);
 }
 
-void tokenize_message(struct tok_sink *s, const struct mime_msg *m, const char *raw,
-		      size_t len)
+void tokenize_message(struct tok_sink *hdr, struct tok_sink *body, const struct mime_msg *m,
+		      const char *raw, size_t len)
 {
 	if (m && m->root)
-		tokenize_mime(s, m);
+		tokenize_mime(hdr, body, m);
 	else
-		tokenize_raw(s, raw, len);
+		tokenize_raw(hdr, body, raw, len);
 }

@@ -62,16 +62,18 @@ void tokenize_text(struct tok_sink *s, const char *p, size_t len);
 void tokenize_header(struct tok_sink *s, const char *name, const char *value);
 /* URL tokens: full host ("u:"), its registrable domain ("ud:"), scheme, path words. */
 void tokenize_url(struct tok_sink *s, const char *url, const char *host);
-/* Everything of a parsed message: headers of the top part, MIME structure, text, URLs. */
-void tokenize_mime(struct tok_sink *s, const struct mime_msg *m);
+/* Everything of a parsed message: headers of the top part to hdr; MIME structure, text and
+ * URLs to body. */
+void tokenize_mime(struct tok_sink *hdr, struct tok_sink *body, const struct mime_msg *m);
 
 /*
- * A message as the scanners see it: tokenize_mime() when the MIME tree is there, otherwise a
- * raw fallback (header lines unfolded, the body as text, undecoded). learn and scan both come
- * through here, so what is learned is what is looked up.
+ * A message as the scanners see it: the MIME tree when there is one, otherwise a raw fallback
+ * (header lines unfolded, the body as text, undecoded). Header features go to hdr, everything
+ * else (structure, text, URLs) to body; hdr and body may be the same sink. learn and scan both
+ * come through here, so what is learned is what is looked up.
  */
-void tokenize_message(struct tok_sink *s, const struct mime_msg *m, const char *raw,
-		      size_t len);
+void tokenize_message(struct tok_sink *hdr, struct tok_sink *body, const struct mime_msg *m,
+		      const char *raw, size_t len);
 /* Offset of the body in a raw message (after the blank line), len when there is none. */
 size_t tok_body_offset(const char *raw, size_t len);
 
