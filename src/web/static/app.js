@@ -262,7 +262,8 @@ function viewTowers() {
         lineChart(historySeries(hist, 't'), [
           { label: 'mail flow msg/s', values: historySeries(hist, 'msgs'), colour: '#56b3f4' },
           { label: 'delivered msg/s', values: historySeries(hist, 'delivered'), colour: '#2fb463' },
-        ], { ref: { value: spec, label: 'spec ' + spec, colour: '#8a96a3' }, min: 1 }))));
+        ], { ref: { value: spec, label: 'spec ' + spec, colour: '#8a96a3' }, min: 1 })),
+      linkChart(hist)));
   }
   const n = st.node;
   const totals = h('div', { class: 'totals' },
@@ -273,6 +274,20 @@ function viewTowers() {
     stat('queued', n.queues.active + n.queues.deferred),
     stat('oldest', fmtAge(n.queues.oldest_age)));
   return [h('h1', { text: 'Towers' }), totals, towers];
+}
+
+/* Bytes in and out of every link (datacentre) of the tower, one pair of lines per link. */
+function linkChart(hist) {
+  const links = (hist && hist.links) || {};
+  const palette = [['#56b3f4', '#e8c33a'], ['#2fb463', '#e5484d'], ['#9b6ce0', '#d8dee4']];
+  const series = [];
+  Object.keys(links).forEach((name, i) => {
+    const c = palette[i % palette.length];
+    series.push({ label: name + ' in', values: links[name].in || [], colour: c[0] });
+    series.push({ label: name + ' out', values: links[name].out || [], colour: c[1] });
+  });
+  return h('div', { class: 'tower-links' },
+    lineChart(historySeries(hist, 't'), series, { title: 'Bandwidth per link', format: (v) => fmtBytes(v) }));
 }
 
 function stat(label, value, id) {
