@@ -668,6 +668,19 @@ static void qmgr_free(struct qmgr *qm)
 	SSL_CTX_free(qm->tls);
 }
 
+/* A rescan interrupted by a crash leaves "<id>.rescan" beside the (intact) original. */
+static int sweep_rescan(void *arg, const char *dir, const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	char path[PATH_MAX];
+
+	(void)arg;
+	if (dot && strcmp(dot, ".rescan") == 0 &&
+	    snprintf(path, sizeof path, "%s/%s", dir, name) < (int)sizeof path && unlink(path) == 0)
+		log_info("qmgr: removed leftover %s", name);
+	return 0;
+}
+
 static void raise_fd_limit(struct qmgr *qm)
 {
 	struct rlimit rl;
@@ -720,6 +733,8 @@ int qmgr_main(const struct config *cfg)
 	SSL_CTX_set_verify(qm->tls, SSL_VERIFY_NONE, NULL);
 	if ((r = notify_open(qm)) < 0)
 		log_warn("qmgr: no notify socket (%s); relying on directory scans", strerror(-r));
+	queue_walk(qm->q, QUEUE_ACTIVE, sweep_rescan, NULL);
+	queue_walk(qm->q, QUEUE_DEFERRED, sweep_rescan, NULL);
 	r = queue_reap_incoming(qm->q);
 	queue_dir_foreach(qm->q, QUEUE_ACTIVE, on_active_file, qm);
 	queue_dir_foreach(qm->q, QUEUE_DEFERRED, on_deferred_file, qm);
