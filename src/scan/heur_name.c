@@ -29,15 +29,21 @@ static int ext_in(const char *ext, size_t n, const char *const *list)
 	return 0;
 }
 
-/* The last extension of name (after the last dot, not the whole name). */
+/* The last extension of name, ignoring the trailing spaces and dots Windows drops
+ * ("x.exe." runs as x.exe). NULL when there is none. */
 static const char *last_ext(const char *name, size_t *n)
 {
-	const char *dot = strrchr(name, '.');
+	size_t len = strlen(name);
 
-	if (dot == NULL || dot == name || dot[1] == '\0')
-		return NULL;
-	*n = strlen(dot + 1);
-	return dot + 1;
+	while (len && (name[len - 1] == ' ' || name[len - 1] == '.'))
+		len--;
+	for (size_t i = len; i-- > 1;) {
+		if (name[i] == '.') {
+			*n = len - i - 1;
+			return *n ? name + i + 1 : NULL;
+		}
+	}
+	return NULL;
 }
 
 int heur_name_exec_ext(const char *name)
@@ -48,9 +54,6 @@ int heur_name_exec_ext(const char *name)
 	if (name == NULL)
 		return 0;
 	e = last_ext(name, &n);
-	/* Trailing spaces and dots are dropped by Windows: "x.exe." runs. */
-	while (e && n && (e[n - 1] == ' ' || e[n - 1] == '.'))
-		n--;
 	return e && ext_in(e, n, exec_ext);
 }
 
@@ -62,6 +65,15 @@ int heur_name_double_ext(const char *name)
 	if (name == NULL || !heur_name_exec_ext(name))
 		return 0;
 	last = strrchr(name, '.');
+	while (last && last > name && last[1] == '\0') { /* "x.pdf.exe." */
+		const char *q = last;
+
+		while (q > name && q[-1] != '.')
+			q--;
+		last = q > name ? q - 1 : NULL;
+	}
+	if (last == NULL)
+		return 0;
 	prev = last;
 	while (prev > name && prev[-1] == ' ')
 		prev--; /* "invoice.pdf      .exe" */
