@@ -48,7 +48,9 @@
 #define WEB_RATE_BURST 100.0
 /* Addresses tracked for the rate limit; the least recently seen is replaced. */
 #define WEB_RATE_SLOTS 256
+/* A NOC wall of screens plus a Prometheus or two; more is a flood, and each costs a buffer. */
 #define WEB_MAX_CONNS 128
+/* A browser opens at most 6 per origin; 32 leaves room for several tabs behind one address. */
 #define WEB_MAX_CONNS_PER_IP 32
 /* Wake this far past a second boundary: clears timer slack and coarse clocks. */
 #define WEB_TICK_SLACK_NS 20000000L
