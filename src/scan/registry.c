@@ -13,6 +13,7 @@
 extern const struct scanner_ops rules_scanner;
 extern const struct scanner_ops bayes_scanner;
 extern const struct scanner_ops fuzzy_scanner;
+extern const struct scanner_ops phish_scanner;
 
 const struct scanner_ops *const scan_registry[] = {
 	&scanner_av,
@@ -20,5 +21,6 @@ const struct scanner_ops *const scan_registry[] = {
 	&rules_scanner,
 	&bayes_scanner,
 	&fuzzy_scanner,
+	&phish_scanner,
 	NULL,
 };
