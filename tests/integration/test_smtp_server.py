@@ -367,5 +367,44 @@ class SmtpdTest(unittest.TestCase):
         r.close()
 
 
+GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\r\n"
+
+
+class SmtpdScannedTest(unittest.TestCase):
+    """With a scan worker: the verdict decides the reply, and clean mail reaches the client."""
+
+    def test_reject_by_content_and_deliver_clean(self):
+        sink = mxtest.Sink().start()
+        node = mxtest.Node()
+        try:
+            node.add_tenant("acme", "acme.test", sink.route)
+            node.start()
+            mxtest.wait_until(lambda: "scan: worker 0 ready" in node.log(), 120,
+                              what="the scan worker")
+            with node.smtp() as s:
+                s.ehlo("client.test")
+                s.mail("spammer@sender.test")
+                s.rcpt("bob@acme.test")
+                code, text = s.data(mxtest.make_message(subject="gtube", body=GTUBE))
+                self.assertEqual((code, text[:5]), (550, b"5.7.1"))
+                self.assertIn(b"content rejected", text)
+                s.rset()
+                s.mail("alice@sender.test")
+                s.rcpt("bob@acme.test")
+                code, text = s.data(mxtest.make_message(subject="clean one"))
+                self.assertEqual(code, 250, text)
+            qid = re.search(rb"queued as (\w+)", text).group(1)
+            got = sink.wait_count(1, 60)
+            self.assertEqual(len(got), 1, "the rejected message was never delivered")
+            self.assertIn(b"Subject: clean one", got[0])
+            self.assertIn(b"with ESMTP id " + qid, got[0])
+            self.assertEqual(node.queue_files("incoming"), [])
+            self.assertRegex(node.log(), r"id=\S+ rejected from=<spammer@sender\.test>.*verdict=spam")
+        finally:
+            node.stop()
+            sink.stop()
+            node.cleanup()
+
+
 if __name__ == "__main__":
     unittest.main()
