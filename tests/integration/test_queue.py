@@ -4,7 +4,10 @@
 - a file without its END record is never delivered: it goes to corrupt/ with a log line;
 - queue list / --json / show / hold / release / delete / flush act on the right message;
 - a message past queue.stuck_attempts is copied to central/ and listed by `queue stuck`;
-- an expired message bounces with status 4.4.7.
+- an expired message bounces with status 4.4.7;
+- mail committed unscanned (no scanner) is not delivered until qmgr had it scanned, and then
+  the verdict applies: clean -> delivered with its verdict headers, GTUBE (over the reject
+  threshold) -> bounced with a 5.7.1 DSN, never delivered.
 """
 import email
 import json
@@ -161,6 +164,42 @@ class QueueTest(unittest.TestCase):
         self.assertIn(b"Action: failed", msgs[0])
         self.assertIn(b"Subject: too late", msgs[0])
         wait_until(lambda: self.queued_ids() == {}, 30, what="an empty queue")
+
+    def test_unscanned_mail_scanned_before_delivery(self):
+        sink = Sink()
+        self.sinks.append(sink.start())
+        node = Node(config={"scan.workers": "0", "scan.deadline_ms": "500"})
+        node.add_tenant("acme", "example.test", sink.route)
+        node.add_tenant("senders", "sender.test", sink.route)
+        self.node = node.start()
+        node.send("alice@sender.test", ["bob@example.test"], make_message(subject="plain"))
+        gtube = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\r\n"
+        node.send("alice@sender.test", ["bob@example.test"], make_message(subject="gtube", body=gtube))
+        wait_until(lambda: len(re.findall(r"still unscanned", node.log())) >= 2, 30,
+                   what="qmgr finding no scanner")
+        listed = self.queued_ids()
+        self.assertEqual(len(listed), 2)
+        self.assertTrue(all(q["unscanned"] for q in listed.values()))
+        self.assertEqual(sink.messages(), [])  # never delivered unscanned
+        node.stop()
+        node.config["scan.workers"] = "1"
+        node.config["scan.deadline_ms"] = "30000"
+        node.write_config()
+        node.start()
+        msgs = sink.wait_count(2, timeout=120)
+        wait_until(lambda: self.queued_ids() == {}, 30, what="an empty queue")
+        self.assertEqual(len(msgs), 2)
+        plain = [m for m in msgs if rcpt_of(m) == "bob@example.test"]
+        dsn = [m for m in msgs if rcpt_of(m) == "alice@sender.test"]
+        self.assertEqual(len(plain), 1)
+        self.assertEqual(len(dsn), 1)
+        m = email.message_from_bytes(plain[0])
+        self.assertEqual(m["Subject"], "plain")
+        self.assertRegex(m["X-MXTower-Verdict"], r"^clean;")
+        self.assertRegex(node.log(), r"qmgr: scanned verdict=spam action=reject")
+        self.assertIn(b"Status: 5.7.1", dsn[0])
+        self.assertIn(b"Subject: gtube", dsn[0])
+        self.assertNotIn(b"GTUBE-STANDARD", dsn[0])  # headers only, never the body
 
 
 if __name__ == "__main__":
