@@ -1,0 +1,166 @@
+/*
+ * test_bayes - the combiner on known values (Robinson's f(w), the chi-squared tail, Fisher
+ * combination, clue selection) and the LMDB store: learn, duplicate learn, relearn to the
+ * other class, unlearn back to nothing, and classification once both classes are trained.
+ */
+#include "scan/bayes.h"
+
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static void test_token_prob(void **state)
+{
+	(void)state;
+	/* unseen: the prior */
+	assert_float_equal(bayes_token_prob(0, 0, 100, 100), 0.5, 1e-12);
+	/* 10 spam of 100, no ham: (0.45*0.5 + 10*1) / 10.45 */
+	assert_float_equal(bayes_token_prob(10, 0, 100, 100), 10.225 / 10.45, 1e-12);
+	/* equal rates: 0.5 whatever the counts */
+	assert_float_equal(bayes_token_prob(5, 50, 10, 100), 0.5, 1e-12);
+	/* ham only */
+	assert_true(bayes_token_prob(0, 30, 100, 100) < 0.01);
+}
+
+static void test_chi2q(void **state)
+{
+	(void)state;
+	assert_float_equal(bayes_chi2q(0, 4), 1.0, 1e-12);
+	assert_float_equal(bayes_chi2q(2, 2), exp(-1.0), 1e-12);
+	assert_float_equal(bayes_chi2q(10, 4), exp(-5.0) * 6.0, 1e-12);
+	/* far tail, many degrees: no underflow to NaN, monotone */
+	double a = bayes_chi2q(3000, 300), b = bayes_chi2q(2000, 300);
+
+	assert_false(isnan(a));
+	assert_true(a <= b);
+	assert_true(bayes_chi2q(100, 300) > 0.999);
+}
+
+static void test_combine(void **state)
+{
+	double spam[3] = {0.99, 0.99, 0.99}, ham[3] = {0.01, 0.02, 0.03}, mixed[2] = {0.99, 0.01};
+	double many[150];
+
+	(void)state;
+	assert_float_equal(bayes_combine(NULL, 0), 0.5, 1e-12);
+	assert_true(bayes_combine(spam, 3) > 0.999);
+	assert_true(bayes_combine(ham, 3) < 0.001);
+	assert_float_equal(bayes_combine(mixed, 2), 0.5, 1e-9);
+	for (int i = 0; i < 150; i++)
+		many[i] = 0.99;
+	assert_float_equal(bayes_combine(many, 150), 1.0, 1e-9);
+	/* pinned: three clues at 0.99 */
+	assert_float_equal(bayes_combine(spam, 3), 0.9999426420, 1e-9);
+}
+
+static void test_select_clues(void **state)
+{
+	double f[6] = {0.5, 0.55, 0.95, 0.05, 0.7, 0.45};
+
+	(void)state;
+	assert_int_equal(bayes_select_clues(f, 6, 150), 3); /* 0.95, 0.05, 0.7 */
+	double g[5] = {0.61, 0.99, 0.2, 0.001, 0.9};
+
+	assert_int_equal(bayes_select_clues(g, 5, 2), 2);
+	assert_float_equal(g[0], 0.001, 1e-12); /* most extreme first */
+	assert_float_equal(g[1], 0.99, 1e-12);
+}
+
+static void test_score_map(void **state)
+{
+	(void)state;
+	assert_float_equal(bayes_score(0.5), 0.0, 1e-12);
+	assert_true(bayes_score(1.0) >= 5.0);  /* certain spam alone reaches the tag threshold */
+	assert_true(bayes_score(0.0) < 0);
+	assert_true(bayes_score(0.9) > bayes_score(0.8));
+}
+
+static char dir[64];
+
+static void test_db_learn_cycle(void **state)
+{
+	char path[128];
+	uint8_t d1[BAYES_DIGEST_LEN], d2[BAYES_DIGEST_LEN];
+	uint64_t spamtok[3] = {1, 2, 3}, hamtok[3] = {7, 8, 9}, nspam, nham;
+	enum bayes_class prev;
+	struct bayes_db *db;
+	struct bayes_verdict v;
+
+	(void)state;
+	snprintf(dir, sizeof dir, "/tmp/test_bayes.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/bayes.lmdb", dir);
+	db = bayes_db_open(path, 0);
+	assert_non_null(db);
+	memset(d1, 1, sizeof d1);
+	memset(d2, 2, sizeof d2);
+	assert_int_equal(bayes_db_learn(db, d1, spamtok, 3, BAYES_CLASS_SPAM, &prev), 0);
+	assert_int_equal(prev, BAYES_CLASS_NONE);
+	assert_int_equal(bayes_db_learn(db, d1, spamtok, 3, BAYES_CLASS_SPAM, &prev), 1);
+	assert_int_equal(bayes_db_counts(db, &nspam, &nham), 0);
+	assert_int_equal(nspam, 1);
+	assert_int_equal(nham, 0);
+	/* relearn as ham: moved, not doubled */
+	assert_int_equal(bayes_db_learn(db, d1, spamtok, 3, BAYES_CLASS_HAM, &prev), 0);
+	assert_int_equal(prev, BAYES_CLASS_SPAM);
+	assert_int_equal(bayes_db_counts(db, &nspam, &nham), 0);
+	assert_int_equal(nspam, 0);
+	assert_int_equal(nham, 1);
+	/* unlearn: nothing left; unlearning again is a no-op */
+	assert_int_equal(bayes_db_learn(db, d1, spamtok, 3, BAYES_CLASS_NONE, &prev), 0);
+	assert_int_equal(bayes_db_learn(db, d1, spamtok, 3, BAYES_CLASS_NONE, &prev), 1);
+	assert_int_equal(bayes_db_counts(db, &nspam, &nham), 0);
+	assert_int_equal(nspam + nham, 0);
+	/* untrained: no vote */
+	assert_int_equal(bayes_db_classify(db, spamtok, 3, NULL, 0, &v), -ENODATA);
+	/* train both classes past the minimum */
+	for (int i = 0; i < BAYES_MIN_LEARNED; i++) {
+		memset(d1, 10 + i, sizeof d1);
+		memset(d2, 100 + i, sizeof d2);
+		assert_int_equal(bayes_db_learn(db, d1, spamtok, 3, BAYES_CLASS_SPAM, NULL), 0);
+		assert_int_equal(bayes_db_learn(db, d2, hamtok, 3, BAYES_CLASS_HAM, NULL), 0);
+	}
+	assert_int_equal(bayes_db_classify(db, NULL, 0, spamtok, 3, &v), 0);
+	assert_true(v.prob > 0.99);
+	assert_int_equal(v.nclues, 3);
+	assert_int_equal(bayes_db_classify(db, hamtok, 3, NULL, 0, &v), 0);
+	assert_true(v.prob < 0.01);
+	bayes_db_close(db);
+	snprintf(path, sizeof path, "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+}
+
+static void test_digest(void **state)
+{
+	const char a[] = "Received: x\nMessage-ID: <1@x>\n\nbody\n";
+	const char b[] = "Received: y\nMessage-ID: <1@x>\n\nbody\n";
+	const char c[] = "Received: y\nMessage-ID: <2@x>\n\nbody\n";
+	uint8_t da[BAYES_DIGEST_LEN], db[BAYES_DIGEST_LEN], dc[BAYES_DIGEST_LEN];
+
+	(void)state;
+	bayes_message_digest(a, sizeof a - 1, da);
+	bayes_message_digest(b, sizeof b - 1, db);
+	bayes_message_digest(c, sizeof c - 1, dc);
+	assert_memory_equal(da, db, BAYES_DIGEST_LEN); /* relayed copy: same message */
+	assert_memory_not_equal(da, dc, BAYES_DIGEST_LEN);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_token_prob),   cmocka_unit_test(test_chi2q),
+		cmocka_unit_test(test_combine),      cmocka_unit_test(test_select_clues),
+		cmocka_unit_test(test_score_map),    cmocka_unit_test(test_db_learn_cycle),
+		cmocka_unit_test(test_digest),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

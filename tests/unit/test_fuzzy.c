@@ -1,0 +1,168 @@
+/*
+ * test_fuzzy - min-hash fingerprints on known texts (a campaign variant stays similar, other
+ * mail does not, short texts have no fingerprint), the sliding-window counters, and the LMDB
+ * store: a learned spam campaign is found again from a variant, with its sources.
+ */
+#include "scan/fuzzy.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static const char campaign[] =
+	"Dear friend, we are pleased to inform you that your email address has been selected "
+	"in our annual international promotion. You have won a cash prize of five hundred "
+	"thousand dollars. To claim your prize please contact our agent Mr James Brown with "
+	"your full name, address and telephone number before the end of this month. Your "
+	"reference number is ABC-123. Congratulations once more from all of us.";
+static const char variant[] =
+	"Dear friend, we are pleased to inform you that your email address has been selected "
+	"in our annual international promotion. You have won a cash prize of seven hundred "
+	"thousand dollars. To claim your prize please contact our agent Mrs Ann Lee with "
+	"your full name, address and telephone number before the end of this month. Your "
+	"reference number is XYZ-987. Congratulations once more from all of us.";
+static const char other[] =
+	"Hi all, the build on the main branch has been failing since yesterday because the "
+	"linker cannot find the new crypto library. I pushed a fix to the packaging scripts "
+	"that adds the missing dependency, please pull and rebuild before the release meeting "
+	"on Thursday, where we will also go through the open review comments.";
+
+static void test_sig_similarity(void **state)
+{
+	struct fuzzy_sig a, b, c, a2;
+
+	(void)state;
+	assert_int_equal(fuzzy_sig_make(campaign, strlen(campaign), &a), 0);
+	assert_int_equal(fuzzy_sig_make(variant, strlen(variant), &b), 0);
+	assert_int_equal(fuzzy_sig_make(other, strlen(other), &c), 0);
+	assert_int_equal(fuzzy_sig_make(campaign, strlen(campaign), &a2), 0);
+	assert_int_equal(fuzzy_sig_similarity(&a, &a2), FUZZY_NHASH);
+	assert_true(fuzzy_sig_similarity(&a, &b) >= FUZZY_MATCH_MIN);
+	assert_true(fuzzy_sig_similarity(&a, &c) <= 3);
+	assert_true(fuzzy_sig_id(&a) == fuzzy_sig_id(&a2));
+	assert_true(fuzzy_sig_id(&a) != fuzzy_sig_id(&b));
+	/* case and punctuation do not matter: normalised words */
+	char upper[sizeof campaign];
+
+	for (size_t i = 0; i < sizeof campaign; i++)
+		upper[i] = (campaign[i] >= 'a' && campaign[i] <= 'z') ? (char)(campaign[i] - 32) : campaign[i];
+	assert_int_equal(fuzzy_sig_make(upper, strlen(upper), &a2), 0);
+	assert_int_equal(fuzzy_sig_similarity(&a, &a2), FUZZY_NHASH);
+}
+
+static void test_sig_short(void **state)
+{
+	struct fuzzy_sig s;
+
+	(void)state;
+	assert_int_equal(fuzzy_sig_make("too short to mean anything", 26, &s), -ENODATA);
+}
+
+static void test_windows(void **state)
+{
+	struct fuzzy_campaign c;
+	uint64_t t0 = 1700000000;
+	char ip[64];
+
+	(void)state;
+	memset(&c, 0, sizeof c);
+	fuzzy_campaign_observe(&c, "192.0.2.1", t0);
+	fuzzy_campaign_observe(&c, "192.0.2.2", t0 + 10);
+	fuzzy_campaign_observe(&c, "192.0.2.1", t0 + 20);
+	fuzzy_campaign_observe(&c, "2001:db8::1", t0 + 2 * 3600);
+	fuzzy_campaign_observe(&c, "", t0 + 2 * 3600);
+	assert_int_equal(c.count, 5);
+	assert_int_equal(c.nips, 3);
+	assert_int_equal(c.first_seen, t0);
+	assert_int_equal(c.last_seen, t0 + 2 * 3600);
+	assert_int_equal(fuzzy_campaign_recent(&c, t0 + 2 * 3600, 1), 2);
+	assert_int_equal(fuzzy_campaign_recent(&c, t0 + 2 * 3600, 24), 5);
+	assert_int_equal(fuzzy_campaign_sources(&c, t0 + 2 * 3600, 3600), 1);
+	assert_int_equal(fuzzy_campaign_sources(&c, t0 + 2 * 3600, 86400), 3);
+	/* a day later the hourly buckets have expired */
+	assert_int_equal(fuzzy_campaign_recent(&c, t0 + 30 * 3600, 24), 0);
+	assert_string_equal(fuzzy_ip_str(&c.ips[0], ip, sizeof ip), "192.0.2.1");
+	assert_int_equal(c.ips[0].count, 2);
+	assert_string_equal(fuzzy_ip_str(&c.ips[2], ip, sizeof ip), "2001:db8::1");
+}
+
+struct each_ctx {
+	unsigned n;
+	uint64_t count;
+};
+
+static int each_cb(void *arg, const struct fuzzy_campaign *c)
+{
+	struct each_ctx *e = arg;
+
+	e->n++;
+	e->count += c->count;
+	return 0;
+}
+
+static void test_db(void **state)
+{
+	char dir[64] = "/tmp/test_fuzzy.XXXXXX", path[128];
+	struct fuzzy_sig a, b, c;
+	struct fuzzy_match m;
+	struct fuzzy_db *db;
+	struct each_ctx e = {0, 0};
+	uint64_t att = fuzzy_attach_id("MZ\x90\x00", 4);
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/fuzzy.lmdb", dir);
+	db = fuzzy_db_open(path, 0);
+	assert_non_null(db);
+	fuzzy_sig_make(campaign, strlen(campaign), &a);
+	fuzzy_sig_make(variant, strlen(variant), &b);
+	fuzzy_sig_make(other, strlen(other), &c);
+	assert_int_equal(fuzzy_db_text(db, &b, "", 1, 0, &m), 0);
+	assert_false(m.found);
+	assert_int_equal(fuzzy_db_learn_text(db, &a, 1, +1), 0);
+	/* the variant finds the learned campaign, and a sighting is counted with its source */
+	assert_int_equal(fuzzy_db_text(db, &b, "198.51.100.7", 1700000000, 1, &m), 0);
+	assert_true(m.found);
+	assert_true(m.similarity >= FUZZY_MATCH_MIN);
+	assert_int_equal(m.c.spam, 1);
+	assert_int_equal(m.c.count, 1);
+	assert_int_equal(m.c.nips, 1);
+	assert_int_equal(fuzzy_campaign_get(db, m.c.id, &m.c), 0);
+	assert_int_equal(m.c.count, 1);
+	/* unrelated text: a new campaign of its own, not spam */
+	assert_int_equal(fuzzy_db_text(db, &c, "198.51.100.8", 1700000000, 1, &m), 0);
+	assert_false(m.found);
+	assert_int_equal(m.c.spam, 0);
+	/* unlearn takes it back */
+	assert_int_equal(fuzzy_db_learn_text(db, &a, 1, -1), 0);
+	assert_int_equal(fuzzy_db_text(db, &a, "", 1700000000, 0, &m), 0);
+	assert_true(m.found);
+	assert_int_equal(m.c.spam, 0);
+	/* attachments: exact */
+	assert_int_equal(fuzzy_db_learn_attach(db, att, 1, +1), 0);
+	assert_int_equal(fuzzy_db_attach(db, att, "198.51.100.9", 1700000000, 1, &m), 0);
+	assert_true(m.found);
+	assert_int_equal(m.c.kind, FUZZY_KIND_ATTACH);
+	assert_int_equal(fuzzy_campaign_each(db, 1, each_cb, &e), 0);
+	assert_int_equal(e.n, 3);
+	assert_int_equal(e.count, 3);
+	fuzzy_db_close(db);
+	snprintf(path, sizeof path, "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sig_similarity), cmocka_unit_test(test_sig_short),
+		cmocka_unit_test(test_windows),        cmocka_unit_test(test_db),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

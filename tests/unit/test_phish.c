@@ -1,0 +1,164 @@
+/*
+ * test_phish - the pure checks of the phish scanner on known names: punycode, confusable
+ * skeletons, edit distance, look-alike classes against client and brand domains, address
+ * parsing, link-text domains, credential forms.
+ */
+#include "scan/phish.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static void test_punycode(void **state)
+{
+	char out[128];
+
+	(void)state;
+	/* "pаypal" with a Cyrillic a (U+0430), as Python's idna codec encodes it */
+	assert_int_equal(phish_punycode_decode("pypal-4ve", 9, out, sizeof out), 0);
+	assert_string_equal(out, "p\xd0\xb0ypal");
+	/* RFC 3492 sample (B): Chinese (simplified) */
+	assert_int_equal(phish_punycode_decode("ihqwcrb4cv8a8dqg056pqjye", 24, out, sizeof out), 0);
+	assert_string_equal(out, "\xe4\xbb\x96\xe4\xbb\xac\xe4\xb8\xba\xe4\xbb\x80\xe4\xb9\x88"
+				 "\xe4\xb8\x8d\xe8\xaf\xb4\xe4\xb8\xad\xe6\x96\x87");
+	assert_int_equal(phish_punycode_decode("!!", 2, out, sizeof out), -EINVAL);
+	assert_int_equal(phish_punycode_decode("99999999999", 11, out, sizeof out), -EINVAL);
+}
+
+static void test_skeleton(void **state)
+{
+	char out[256];
+
+	(void)state;
+	assert_int_equal(phish_skeleton("xn--pypal-4ve.com", out, sizeof out), 0);
+	assert_string_equal(out, "paypal.com");
+	assert_int_equal(phish_skeleton("PAYPA1.COM", out, sizeof out), 0);
+	assert_string_equal(out, "paypal.com");
+	assert_int_equal(phish_skeleton("rnicrosoft.com", out, sizeof out), 0);
+	assert_string_equal(out, "microsoft.com");
+	assert_int_equal(phish_skeleton("xn--ggle-55da.com", out, sizeof out), 0); /* gооgle */
+	assert_string_equal(out, "google.com");
+	assert_int_equal(phish_skeleton("\xe4\xbb\x96.com", out, sizeof out), 0);
+	assert_string_equal(out, "?.com");
+	assert_int_equal(phish_skeleton("", out, sizeof out), -EINVAL);
+}
+
+static void test_edit_distance(void **state)
+{
+	(void)state;
+	assert_int_equal(phish_edit_distance("paypal", 6, "paypal", 6, 2), 0);
+	assert_int_equal(phish_edit_distance("paypal", 6, "paypall", 7, 2), 1);
+	assert_int_equal(phish_edit_distance("paypal", 6, "paypla", 6, 2), 1); /* swap */
+	assert_int_equal(phish_edit_distance("kitten", 6, "sitting", 7, 5), 3);
+	assert_int_equal(phish_edit_distance("abc", 3, "xyzxyz", 6, 1), 2); /* capped */
+}
+
+static void test_lookalike(void **state)
+{
+	static const struct {
+		const char *dom, *prot;
+		enum phish_look want;
+	} cases[] = {
+		{"paypal.com", "paypal.com", PHISH_LOOK_SAME},
+		{"mail.paypal.com", "paypal.com", PHISH_LOOK_SAME},
+		{"xn--pypal-4ve.com", "paypal.com", PHISH_LOOK_HOMOGLYPH},
+		{"paypa1.com", "paypal.com", PHISH_LOOK_HOMOGLYPH},
+		{"rnicrosoft.com", "microsoft.com", PHISH_LOOK_HOMOGLYPH},
+		{"acme-c0rp.com", "acme-corp.com", PHISH_LOOK_HOMOGLYPH},
+		{"paypall.com", "paypal.com", PHISH_LOOK_TYPO},
+		{"micorsoft.com", "microsoft.com", PHISH_LOOK_TYPO},
+		{"wellsfarg0-secure.com", "wellsfargo.com", PHISH_LOOK_NONE},
+		{"paypal-login.com", "paypal.com", PHISH_LOOK_EMBED},
+		{"paypal.com.evil.example", "paypal.com", PHISH_LOOK_EMBED},
+		{"paypalobjects.com", "paypal.com", PHISH_LOOK_NONE},
+		{"amazon.co.uk", "amazon.com", PHISH_LOOK_NONE},
+		{"ample.com", "apple.com", PHISH_LOOK_NONE},   /* too short for a typo */
+		{"example.org", "paypal.com", PHISH_LOOK_NONE},
+		{"ups.com.", "ups.com", PHISH_LOOK_SAME},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		enum phish_look got = phish_lookalike(cases[i].dom, cases[i].prot);
+
+		if (got != cases[i].want)
+			fail_msg("%s vs %s: %s, want %s", cases[i].dom, cases[i].prot,
+				 phish_look_name(got), phish_look_name(cases[i].want));
+	}
+}
+
+static void test_no_brand_lookalike_for_common_senders(void **state)
+{
+	static const char *const honest[] = {"gmail.com", "example.com", "linux.ie", "xent.com",
+					     "sourceforge.net", "yahoo.co.uk", "lists.debian.org",
+					     "github.com", NULL};
+
+	(void)state;
+	for (size_t i = 0; honest[i]; i++)
+		for (size_t j = 0; phish_brands[j]; j++) {
+			enum phish_look l = phish_lookalike(honest[i], phish_brands[j]);
+
+			if (l == PHISH_LOOK_HOMOGLYPH || l == PHISH_LOOK_TYPO)
+				fail_msg("%s flagged as %s of %s", honest[i], phish_look_name(l),
+					 phish_brands[j]);
+		}
+}
+
+static void test_parse_address(void **state)
+{
+	char d[128], a[128], dom[128];
+
+	(void)state;
+	phish_parse_address("\"Bob Smith\" <Bob@Mail.Example.COM>", d, sizeof d, a, sizeof a, dom,
+			    sizeof dom);
+	assert_string_equal(d, "Bob Smith");
+	assert_string_equal(a, "Bob@Mail.Example.COM");
+	assert_string_equal(dom, "mail.example.com");
+	phish_parse_address("bob@example.org (Bob)", d, sizeof d, a, sizeof a, dom, sizeof dom);
+	assert_string_equal(d, "Bob");
+	assert_string_equal(dom, "example.org");
+	phish_parse_address("undisclosed", d, sizeof d, a, sizeof a, dom, sizeof dom);
+	assert_string_equal(dom, "");
+}
+
+static void test_text_domain(void **state)
+{
+	char out[128];
+
+	(void)state;
+	assert_true(phish_text_domain(" https://www.Bank.com/login ", out, sizeof out));
+	assert_string_equal(out, "www.bank.com");
+	assert_true(phish_text_domain("paypal.com", out, sizeof out));
+	assert_false(phish_text_domain("Click here", out, sizeof out));
+	assert_false(phish_text_domain("see example.com for more", out, sizeof out));
+	assert_false(phish_text_domain("v1.2", out, sizeof out));
+}
+
+static void test_credform(void **state)
+{
+	const char *yes = "<html><FORM action=x><input TYPE=\"password\" name=p></form>";
+	const char *no = "<html><form><input type=text></form>";
+	const char *nf = "<input type=password>";
+
+	(void)state;
+	assert_true(phish_html_credform(yes, strlen(yes)));
+	assert_false(phish_html_credform(no, strlen(no)));
+	assert_false(phish_html_credform(nf, strlen(nf)));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_punycode),      cmocka_unit_test(test_skeleton),
+		cmocka_unit_test(test_edit_distance), cmocka_unit_test(test_lookalike),
+		cmocka_unit_test(test_no_brand_lookalike_for_common_senders),
+		cmocka_unit_test(test_parse_address), cmocka_unit_test(test_text_domain),
+		cmocka_unit_test(test_credform),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
