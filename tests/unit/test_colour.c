@@ -3,7 +3,8 @@
  * sampler records them (a quiet node, a busy one, a scanner crash and its restart, unscanned
  * mail, a stale node, a delayed queue, a growing queue, maintenance), through
  * history_colour_input() and colour_decide(). Each case states the colour and a word the reason
- * must carry.
+ * must carry. One real recording (a scan worker killed with kill -9) is replayed second by
+ * second against the colours the web process decided while it was recorded.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -204,6 +205,62 @@ static void test_reasons_join_and_fit(void **state)
 	assert_string_equal(colour_name((enum colour)42), "unknown");
 }
 
+/*
+ * A real recording: the seconds ring of a node (tests/integration, spec 4 msg/s) that took
+ * three messages, then had its scan worker killed with kill -9; the master restarted it at
+ * once. Columns: second, accepted, scan crashes, live scan workers, and the colour the web
+ * process decided then. Replaying it second by second must give the same colours: red for
+ * COLOUR_CRASH_WINDOW seconds from the crash, green before and after.
+ */
+static const struct {
+	uint64_t dt, accepted, crashes;
+	uint32_t scan_live, colour;
+} recorded_crash[] = {
+	{0, 0, 0, 1, 0}, {1, 0, 0, 1, 0}, {2, 0, 0, 1, 0}, {3, 0, 0, 1, 0},
+	{4, 0, 0, 1, 0}, {5, 0, 0, 1, 0}, {6, 0, 0, 1, 0}, {7, 0, 0, 1, 0},
+	{8, 0, 0, 1, 0}, {9, 0, 0, 1, 0}, {10, 0, 0, 1, 0}, {11, 0, 0, 1, 0},
+	{12, 2, 0, 1, 0}, {13, 3, 0, 1, 0}, {14, 3, 0, 1, 0}, {15, 3, 0, 1, 0},
+	{16, 3, 1, 1, 2}, {17, 3, 1, 1, 2}, {18, 3, 1, 1, 2}, {19, 3, 1, 1, 2},
+	{20, 3, 1, 1, 2}, {21, 3, 1, 1, 2}, {22, 3, 1, 1, 2}, {23, 3, 1, 1, 2},
+	{24, 3, 1, 1, 2}, {25, 3, 1, 1, 2}, {26, 3, 1, 1, 2}, {27, 3, 1, 1, 2},
+	{28, 3, 1, 1, 2}, {29, 3, 1, 1, 2}, {30, 3, 1, 1, 2}, {31, 3, 1, 1, 2},
+	{32, 3, 1, 1, 2}, {33, 3, 1, 1, 2}, {34, 3, 1, 1, 2}, {35, 3, 1, 1, 2},
+	{36, 3, 1, 1, 0}, {37, 3, 1, 1, 0}, {38, 3, 1, 1, 0},
+};
+
+static void test_replay_recorded_crash(void **state)
+{
+	const size_t n = sizeof recorded_crash / sizeof recorded_crash[0];
+	struct hist_sample secs[sizeof recorded_crash / sizeof recorded_crash[0]];
+	size_t reds = 0;
+
+	(void)state;
+	memset(secs, 0, sizeof secs);
+	for (size_t i = 0; i < n; i++) {
+		secs[i].t = T0 + recorded_crash[i].dt;
+		secs[i].heartbeat = secs[i].t;
+		secs[i].counters[STAT_MSG_ACCEPTED] = recorded_crash[i].accepted;
+		secs[i].counters[STAT_SCAN_CRASHES] = recorded_crash[i].crashes;
+		secs[i].scan_live = recorded_crash[i].scan_live;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct colour_input in;
+		struct colour_result out;
+		history_colour_input(&in, secs[i].t, secs, i + 1, NULL, 0);
+		in.maintenance = 0;
+		in.spec_msgs = 4;
+		in.yellow_at = 50;
+		in.scan_configured = 1;
+		in.delay_red = 1800;
+		colour_decide(&in, &out);
+		if (out.colour != (enum colour)recorded_crash[i].colour)
+			fail_msg("second %zu: got %s (%s), recorded %s", i, colour_name(out.colour),
+				 out.reason, colour_name((enum colour)recorded_crash[i].colour));
+		reds += out.colour == COLOUR_RED;
+	}
+	assert_int_equal(reds, COLOUR_CRASH_WINDOW);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -211,6 +268,7 @@ int main(void)
 		cmocka_unit_test(test_no_samples_is_purple),
 		cmocka_unit_test(test_counter_reset),
 		cmocka_unit_test(test_reasons_join_and_fit),
+		cmocka_unit_test(test_replay_recorded_crash),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
