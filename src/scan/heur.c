@@ -143,13 +143,19 @@ void heur_layer(struct scan_task *t, const char *cltype, const char *name,
 {
 	char where[HEUR_WHERE];
 
-	if (!heur_ready || depth == 0)
+	int exec;
+
+	if (!heur_ready)
 		return;
 	snprintf(where, sizeof where, " (layer %u%s)", depth, decrypted ? ", decrypted" : "");
-	if (cltype && (strcmp(cltype, "CL_TYPE_MSEXE") == 0 || strcmp(cltype, "CL_TYPE_ELF") == 0 ||
-		       strncmp(cltype, "CL_TYPE_MACHO", 13) == 0))
+	exec = cltype && (strcmp(cltype, "CL_TYPE_MSEXE") == 0 || strcmp(cltype, "CL_TYPE_ELF") == 0 ||
+			  strncmp(cltype, "CL_TYPE_MACHO", 13) == 0);
+	if (exec)
 		heur_flag(t, "HEUR_EXECUTABLE", "%s %s%s", cltype + 8, name ? name : "(no name)",
 			  where);
+	/* Layer 0 is the message itself: only "it is an executable, not mail" counts there. */
+	if (depth == 0)
+		return;
 	heur_check_name(t, name, where);
 	heur_check_bytes(t, name, NULL, p, len, where);
 }
