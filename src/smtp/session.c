@@ -1,8 +1,8 @@
 /*
- * session - see session.h. The commands are one table of {verb, check, proceed}: the check
- * bits say what must have happened before (HELO, MAIL, RCPT) and whether arguments are
- * allowed; proceed does the rest. Every reply code of the SMTP server is chosen in this file,
- * except the ones a backend returns through struct smtp_reply.
+ * session - see session.h. This file holds the session's life, the reply buffer, the error
+ * policy and the message bytes (DATA and BDAT chunks); the command table is in session_cmd.c.
+ * The SMTP server's reply codes are chosen in these two files, except the ones a backend
+ * returns through struct smtp_reply.
  *
  * Error policy: every 4xx/5xx reply to a command counts against max_errors (except 452 4.5.3
  * for too many recipients, which is flow control); at the limit the session answers 421 and
