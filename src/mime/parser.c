@@ -294,7 +294,7 @@ static int link_cb(void *arg, const char *url, size_t ulen, const char *text, si
 {
 	struct link_ctx *lc = arg;
 
-	return mime_urls_add(&lc->ps->urls, url, ulen, text ? text : "", text ? tlen : 0, lc->part);
+	return mime_urls_add(&lc->ps->urls, url, ulen, text, tlen, lc->part);
 }
 
 /* uuencode/yEnc blocks in a plain text body become child leaves. */

@@ -41,17 +41,17 @@ static const char *url_host(struct arena *a, const char *u, size_t n)
 	char *out;
 	size_t i;
 
-	for (h = u; h + 2 < e; h++) {
-		if (h[0] == ':' && h[1] == '/' && h[2] == '/')
-			break;
+	for (h = u; h < e; h++)
 		if (!((*h >= 'a' && *h <= 'z') || (*h >= 'A' && *h <= 'Z') || *h == '+' ||
 		      *h == '-' || *h == '.' || (*h >= '0' && *h <= '9')))
 			break;
-	}
-	if (h + 2 < e && h[0] == ':' && h[1] == '/' && h[2] == '/')
-		s = h + 3;
-	else if (!(n >= 4 && strncasecmp(u, "www.", 4) == 0))
+	if (h < e && *h == ':' && h + 1 < e && (h[1] == '/' || h[1] == '\\')) {
+		/* Browsers take any run of '/' and '\' after a web scheme (WHATWG URL). */
+		for (s = h + 1; s < e && (*s == '/' || *s == '\\'); s++)
+			;
+	} else if (!(n >= 4 && strncasecmp(u, "www.", 4) == 0)) {
 		return "";
+	}
 	for (he = s; he < e && *he != '/' && *he != '?' && *he != '#' && *he != '\\'; he++)
 		;
 	at = NULL;
@@ -72,10 +72,19 @@ static const char *url_host(struct arena *a, const char *u, size_t n)
 	while (he > s && he[-1] == '.')
 		he--;
 	out = arena_strndup(a, s, (size_t)(he - s));
-	if (out)
-		for (i = 0; out[i]; i++)
-			if (out[i] >= 'A' && out[i] <= 'Z')
-				out[i] = (char)(out[i] + 32);
+	if (out) {
+		size_t j = 0;
+
+		/* Lowercase; drop soft hyphens (U+00AD), which IDNA maps to nothing. */
+		for (i = 0; out[i]; i++) {
+			if ((unsigned char)out[i] == 0xC2 && (unsigned char)out[i + 1] == 0xAD) {
+				i++;
+				continue;
+			}
+			out[j++] = (char)(out[i] >= 'A' && out[i] <= 'Z' ? out[i] + 32 : out[i]);
+		}
+		out[j] = '\0';
+	}
 	return out;
 }
 

@@ -2,17 +2,19 @@
  * mimedump - print our MIME parser's part tree, one line per part, for the differential test
  * against GMime (tests/tools/mimedump_gmime.c prints the same format).
  *
- *   mimedump [-g] [-v] FILE...
+ *   mimedump [-g] [-v] [-a ARENA_BYTES] [-l DEPTH,PARTS,DECODED] FILE...
  *
  * For each file: "== FILE", then per part in pre-order "DEPTH TYPE/SUBTYPE" and, for a leaf,
  * " LEN SHA256" of its transfer-decoded bytes (before charset conversion). -g leaves out what
  * GMime cannot produce (leaves found by uudecode/yEnc inside text). -v adds flags, charset,
- * filename, the UTF-8 text's hash, and the URLs. Files are mapped, never copied.
+ * filename, the UTF-8 text's hash, and the URLs. -a and -l shrink the arena cap and the parser
+ * limits, so the corpus test can drive every limit path. Files are mapped, never copied.
  */
 #include "core/arena.h"
 #include "mime/mime.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
@@ -54,6 +56,9 @@ static void dump_part(const struct mime_part *pt, int verbose)
 	printf("\n");
 }
 
+static size_t arena_cap = MIMEDUMP_ARENA_CAP;
+static struct mime_limits limits;
+
 static int dump_file(const char *path, int gmime_mode, int verbose)
 {
 	struct arena *a = NULL;
@@ -79,9 +84,9 @@ static int dump_file(const char *path, int gmime_mode, int verbose)
 			return 1;
 		}
 	}
-	a = arena_new(MIMEDUMP_ARENA_CAP);
+	a = arena_new(arena_cap);
 	printf("== %s\n", path);
-	msg = a ? mime_parse(a, p, (size_t)st.st_size, NULL) : NULL;
+	msg = a ? mime_parse(a, p, (size_t)st.st_size, &limits) : NULL;
 	if (msg == NULL) {
 		printf("unparsable\n");
 		rc = 1;
@@ -114,13 +119,21 @@ int main(int argc, char **argv)
 {
 	int i, gmime_mode = 0, verbose = 0, rc = 0;
 
+	limits = mime_limits_default;
 	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
 		if (strcmp(argv[i], "-g") == 0) {
 			gmime_mode = 1;
 		} else if (strcmp(argv[i], "-v") == 0) {
 			verbose = 1;
+		} else if (strcmp(argv[i], "-a") == 0 && i + 1 < argc) {
+			arena_cap = (size_t)strtoull(argv[++i], NULL, 10);
+		} else if (strcmp(argv[i], "-l") == 0 && i + 1 < argc &&
+			   sscanf(argv[i + 1], "%u,%u,%zu", &limits.max_depth, &limits.max_parts,
+				  &limits.max_decoded) == 3) {
+			i++;
 		} else {
-			fprintf(stderr, "usage: mimedump [-g] [-v] FILE...\n");
+			fprintf(stderr, "usage: mimedump [-g] [-v] [-a ARENA_BYTES] "
+					"[-l DEPTH,PARTS,DECODED] FILE...\n");
 			return 2;
 		}
 	}
