@@ -1,0 +1,36 @@
+"""eval floor: the accuracy harness (bench/eval) on a subset of the SpamAssassin corpus must stay
+well above a floor. The subset (every 8th message, the same fixed train/test split as the full
+run) keeps it within CI time under ASan; the floors sit well below what it measured when they
+were set (caught 84%, FP 0 of 139 ham, (1-ROCA) 0.9%), so only a real regression trips them.
+The full figures are in bench/results/eval-*.md (`make eval`)."""
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+from mxtest import CORPORA, MXTOWER, ROOT
+
+FLOOR_CAUGHT_PCT = 70.0
+CEIL_FP_PCT = 1.5
+CEIL_ONE_MINUS_ROCA_PCT = 3.0
+
+
+class EvalFloorTest(unittest.TestCase):
+    def test_subset_figures_above_floor(self):
+        p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "eval"), "--bin", MXTOWER,
+                            "--corpora", CORPORA, "--subset", "8", "--json", "--no-write"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=800)
+        self.assertEqual(p.returncode, 0, p.stderr[-3000:])
+        o = json.loads(p.stdout.strip().splitlines()[-1])
+        t = o["test"]
+        self.assertEqual(t["missing"], 0, "messages without a scan result")
+        self.assertGreater(t["ham"], 100)
+        self.assertGreater(t["spam"], 50)
+        self.assertGreaterEqual(t["caught_pct"], FLOOR_CAUGHT_PCT, t)
+        self.assertLessEqual(t["fp_pct"], CEIL_FP_PCT, t)
+        self.assertLessEqual(t["one_minus_roca_pct"], CEIL_ONE_MINUS_ROCA_PCT, t)
+
+
+if __name__ == "__main__":
+    unittest.main()
