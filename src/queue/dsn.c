@@ -27,14 +27,23 @@ void dsn_status(const struct dsn_rcpt *r, char out[16])
 	}
 	if (strlen(d) >= 3 && (d[0] == '4' || d[0] == '5'))
 		cls = d[0] - '0';
-	/* "550 5.1.1 text": an enhanced code (RFC 3463) after the reply code. */
-	if (strlen(d) > 9 && d[3] == ' ' && (d[4] == '4' || d[4] == '5') && d[5] == '.') {
-		size_t n = 4;
+	/* "550 5.1.1 text": an enhanced code (RFC 3463: class "." 1-3 digits "." 1-3 digits). */
+	if (strlen(d) > 4 && d[3] == ' ' && (d[4] == '4' || d[4] == '5') && d[5] == '.') {
+		const char *p = d + 6;
+		int ok = 1;
 
-		while (d[n] && d[n] != ' ' && n < 4 + 11)
-			n++;
-		snprintf(out, 16, "%.*s", (int)(n - 4), d + 4);
-		return;
+		for (int part = 0; part < 2 && ok; part++) {
+			int n = 0;
+
+			while (p[n] >= '0' && p[n] <= '9')
+				n++;
+			ok = n >= 1 && n <= 3 && (part == 0 ? p[n] == '.' : (p[n] == ' ' || p[n] == '\0'));
+			p += n + 1;
+		}
+		if (ok) {
+			snprintf(out, 16, "%.*s", (int)(p - 1 - (d + 4)), d + 4);
+			return;
+		}
 	}
 	snprintf(out, 16, "%d.0.0", cls);
 }
