@@ -50,7 +50,11 @@ static int retro_one(void *arg, const char *id)
 	x->res->matched++;
 	snprintf(note, sizeof note, "retro-scan: virus %s (was in %s)", virus, queue_dir_name(x->d));
 	if (x->d == QUEUE_QUARANTINE) {
-		quarantine_note_set(x->cfg, id, note);
+		char old[QUARANTINE_NOTE_MAX];
+
+		/* Keep the first note: it says where the message was moved from. */
+		if (quarantine_note_get(x->cfg, id, old, sizeof old) < 0)
+			quarantine_note_set(x->cfg, id, note);
 		log_info("id=%s retro-scan: virus=%s already in quarantine", id, virus);
 		goto out;
 	}
@@ -74,8 +78,9 @@ out:
 
 int scan_retro_run(const struct config *cfg, struct retro_result *out)
 {
-	static const enum queue_dir dirs[] = {QUEUE_HOLD, QUEUE_DEFERRED, QUEUE_ACTIVE,
-					      QUEUE_QUARANTINE};
+	/* Quarantine first, so what this run moves there is not scanned twice. */
+	static const enum queue_dir dirs[] = {QUEUE_QUARANTINE, QUEUE_HOLD, QUEUE_DEFERRED,
+					      QUEUE_ACTIVE};
 	struct retro_ctx x;
 	struct queue *q;
 	int r;
