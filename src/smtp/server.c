@@ -24,6 +24,19 @@
 #define SMTP_PENDING_MAX (4 * SMTP_READ_CHUNK)
 /* Buckets of the per-address session table; chains stay short below 10,000 sessions. */
 #define IPTAB_SIZE 1024
+/*
+ * Addresses that waited for the greeting are greeted at once for an hour (postscreen's "pass"
+ * cache): a known client sending a message per connection does not pay the wait each time.
+ * At most SMTP_PASS_MAX remembered; when full, the cache starts over.
+ */
+#define SMTP_PASS_TTL_MS (3600 * 1000)
+#define SMTP_PASS_MAX 65536
+
+struct pass {
+	struct pass *next;
+	uint64_t until; /* uv_now() milliseconds */
+	char ip[SMTP_IP_MAX];
+};
 
 struct ipcount {
 	struct ipcount *next;
@@ -55,6 +68,8 @@ struct smtp_server {
 	struct netlist xclient;
 	struct smtp_server_stats stats;
 	struct ipcount *iptab[IPTAB_SIZE];
+	struct pass *passtab[IPTAB_SIZE];
+	size_t npass;
 	struct conn *conns;
 	int draining, listener_closed;
 	void (*drained)(void *arg);
@@ -76,14 +91,13 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b);
 
 /* ---- per-address counts ---- */
 
+static uint32_t ip_hash(const char *ip);
+
 static struct ipcount **ip_slot(struct smtp_server *srv, const char *ip)
 {
-	uint32_t h = 2166136261u;
 	struct ipcount **pp;
 
-	for (const char *p = ip; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	for (pp = &srv->iptab[h % IPTAB_SIZE]; *pp; pp = &(*pp)->next)
+	for (pp = &srv->iptab[ip_hash(ip)]; *pp; pp = &(*pp)->next)
 		if (strcmp((*pp)->ip, ip) == 0)
 			break;
 	return pp;
@@ -117,6 +131,73 @@ static void ip_dec(struct smtp_server *srv, const char *ip)
 		*pp = e->next;
 		free(e);
 	}
+}
+
+/* ---- the pregreet pass cache ---- */
+
+static uint32_t ip_hash(const char *ip)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *p = ip; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return h % IPTAB_SIZE;
+}
+
+static void pass_clear(struct smtp_server *srv)
+{
+	for (size_t i = 0; i < IPTAB_SIZE; i++)
+		while (srv->passtab[i]) {
+			struct pass *n = srv->passtab[i]->next;
+
+			free(srv->passtab[i]);
+			srv->passtab[i] = n;
+		}
+	srv->npass = 0;
+}
+
+static struct pass **pass_slot(struct smtp_server *srv, const char *ip)
+{
+	struct pass **pp;
+
+	for (pp = &srv->passtab[ip_hash(ip)]; *pp; pp = &(*pp)->next)
+		if (strcmp((*pp)->ip, ip) == 0)
+			break;
+	return pp;
+}
+
+static int pass_known(struct smtp_server *srv, const char *ip)
+{
+	struct pass **pp = pass_slot(srv, ip);
+
+	return *pp && (*pp)->until > uv_now(srv->loop);
+}
+
+/* ok: the address waited for its greeting (remember it); else it talked early (forget it). */
+static void pass_note(struct smtp_server *srv, const char *ip, int ok)
+{
+	struct pass **pp = pass_slot(srv, ip), *e = *pp;
+
+	if (!ok) {
+		if (e) {
+			*pp = e->next;
+			free(e);
+			srv->npass--;
+		}
+		return;
+	}
+	if (e == NULL) {
+		if (srv->npass >= SMTP_PASS_MAX) {
+			pass_clear(srv);
+			pp = pass_slot(srv, ip);
+		}
+		if ((e = calloc(1, sizeof *e)) == NULL)
+			return;
+		snprintf(e->ip, sizeof e->ip, "%s", ip);
+		*pp = e;
+		srv->npass++;
+	}
+	e->until = uv_now(srv->loop) + SMTP_PASS_TTL_MS;
 }
 
 /* ---- closing ---- */
@@ -448,6 +529,7 @@ static void on_timer(uv_timer_t *t)
 		smtp_session_greet(c->sess, c->srv->draining ? SMTP_GREET_DRAINING : SMTP_GREET_OK);
 		if (smtp_session_early_talker(c->sess))
 			c->srv->stats.pregreet++;
+		pass_note(c->srv, c->ip, !smtp_session_early_talker(c->sess));
 	} else {
 		smtp_session_timeout(c->sess);
 	}
@@ -547,7 +629,7 @@ static void on_connection(uv_stream_t *ls, int status)
 	log_debug("smtp: connect from client=%s", c->ip);
 	c->reading = 1;
 	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-	if (srv->p.pregreet_ms) {
+	if (srv->p.pregreet_ms && !pass_known(srv, c->ip)) {
 		c->in_pregreet = 1;
 		uv_timer_start(&c->timer, on_timer, srv->p.pregreet_ms, 0);
 		return;
@@ -621,6 +703,7 @@ void smtp_server_free(struct smtp_server *srv)
 {
 	if (srv == NULL)
 		return;
+	pass_clear(srv);
 	for (size_t i = 0; i < IPTAB_SIZE; i++)
 		while (srv->iptab[i]) {
 			struct ipcount *n = srv->iptab[i]->next;

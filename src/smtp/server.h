@@ -43,7 +43,9 @@ struct smtp_server_params {
 	struct smtp_session_params session; /* flags are filled in per connection */
 	uint64_t max_sessions, max_sessions_per_ip;
 	uint64_t cmd_timeout_ms, data_timeout_ms;
-	uint64_t pregreet_ms; /* wait this long before the greeting to catch early talkers */
+	/* Wait this long before the greeting to catch early talkers; an address that waited is
+	 * greeted at once for an hour after (see server.c). 0 = greet at once. */
+	uint64_t pregreet_ms;
 	const char *xclient_networks;
 };
 

@@ -333,14 +333,29 @@ class SmtpdTest(unittest.TestCase):
         r.close()
 
     def test_early_talker(self):
-        r = Raw(self.node.smtp_port, greet=False)
+        # An address never seen before (one that waited for its greeting is greeted at once
+        # for a while after, so 127.0.0.1 would not be tested).
+        r = Raw(self.node.smtp_port, src="127.0.0.99", greet=False)
         r.send(b"EHLO early.test\r\nMAIL FROM:<early@sender.test>\r\n")
         code, lines = r.reply()
         self.assertEqual(code, 554, lines)
         self.assertEqual(r.cmd("EHLO early.test")[0], 503)
         self.assertEqual(r.cmd("QUIT")[0], 221)
         r.close()
-        self.assertIn("pregreet", self.node.log())
+        self.assertIn("client=127.0.0.99 pregreet", self.node.log())
+        # still not trusted: the next connection waits for the greeting again
+        r = Raw(self.node.smtp_port, src="127.0.0.99", greet=False)
+        r.send(b"EHLO early.test\r\n")
+        self.assertEqual(r.reply()[0], 554)
+        r.close()
+
+    def test_waited_client_greeted_at_once_next_time(self):
+        Raw(self.node.smtp_port, src="127.0.0.98").close()  # waits ~300 ms, passes
+        t0 = time.time()
+        r = Raw(self.node.smtp_port, src="127.0.0.98")
+        self.assertEqual(r.greeting[0], 220)
+        self.assertLess(time.time() - t0, 0.25, "no pregreet wait for a known client")
+        r.close()
 
     def test_xclient_allowed(self):
         r = self.raw()
