@@ -166,7 +166,8 @@ static int expire_one(void *arg, const char *id)
 	if (queue_msg_load(x->q, QUEUE_QUARANTINE, id, &m) < 0)
 		return 0;
 	days = retention_days(x, m.env.tenant);
-	/* Retention runs from the time it entered quarantine (the file's last move). */
+	/* Retention runs from the queue file's last change (rename keeps mtime): for mail
+	 * quarantined at arrival, its arrival. */
 	since = m.mtime;
 	queue_msg_free(&m);
 	if ((uint64_t)(x->now - since) < days * 86400ULL)
