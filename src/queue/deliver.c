@@ -36,6 +36,7 @@ void qmgr_job_work(uv_work_t *w)
 	};
 	struct smtp_client_msg cm = {
 		.from = e->sender, .rcpts = j->rcpts, .nrcpts = j->n, .body_8bit = e->body_8bit,
+		.smtputf8 = e->smtputf8,
 		.prefix = msg->prefix, .prefix_len = msg->prefix_len, .fd = msg->fd,
 		.off = e->body_off, .len = e->body_len,
 	};
@@ -54,6 +55,7 @@ void qmgr_job_work(uv_work_t *w)
 				return;
 			}
 		}
+		j->tls = smtp_client_tls(j->conn);
 		j->rc = smtp_client_send(j->conn, &cm, j->replies, &j->final, &j->bytes);
 		for (size_t i = 0; i < j->n; i++)
 			accepted |= j->replies[i].code / 100 == 2;

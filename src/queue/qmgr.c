@@ -263,8 +263,9 @@ static void job_done(uv_work_t *w, int status)
 		free(msg->rdiag[i]);
 		msg->rdiag[i] = strdup(result[0] == 'd' && result[2] == 'l' ? j->final.text : eff->text);
 		msg->rroute[i] = d->route;
-		log_info("id=%s to=<%s> relay=%s status=%s (%s)", msg->id, e->rcpts[i].addr, d->route,
-			 result[0] == 'f' ? "bounce-pending" : result, msg->rdiag[i] ? msg->rdiag[i] : "");
+		log_info("id=%s to=<%s> relay=%s tls=%s status=%s (%s)", msg->id, e->rcpts[i].addr,
+			 d->route, j->tls ? "yes" : "no", result[0] == 'f' ? "bounce-pending" : result,
+			 msg->rdiag[i] ? msg->rdiag[i] : "");
 		if (result[0] != 'f') /* bounces are tracked when their DSN is queued */
 			tracking_attempt(qm->trk, msg->id, e->rcpts[i].addr, d->route, result,
 					 msg->rdiag[i]);

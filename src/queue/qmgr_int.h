@@ -77,6 +77,7 @@ struct qjob {
 	struct smtp_reply *replies;
 	struct smtp_reply final;
 	int rc;
+	int tls;                  /* the transaction ran over STARTTLS */
 	uint64_t bytes;
 	struct qjob *next;
 };

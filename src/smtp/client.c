@@ -27,7 +27,7 @@ struct smtp_client {
 	int fd;
 	SSL *ssl;
 	int broken;
-	int pipelining, eightbit, starttls;
+	int pipelining, eightbit, starttls, smtputf8;
 	char host[256];
 	char in[SMTP_CLIENT_IO];
 	size_t in_len, in_off;
@@ -217,6 +217,8 @@ static int read_reply(struct smtp_client *c, struct smtp_reply *rep, int ehlo)
 				c->eightbit = 1;
 			else if (strncasecmp(kw, "STARTTLS", 8) == 0)
 				c->starttls = 1;
+			else if (strncasecmp(kw, "SMTPUTF8", 8) == 0)
+				c->smtputf8 = 1;
 		}
 		if (line[3] != '-')
 			return 0;
@@ -244,7 +246,7 @@ static int say_hello(struct smtp_client *c, const char *helo, struct smtp_reply 
 
 	char line[300];
 
-	c->pipelining = c->eightbit = c->starttls = 0;
+	c->pipelining = c->eightbit = c->starttls = c->smtputf8 = 0;
 	snprintf(line, sizeof line, "EHLO %.256s\r\n", helo);
 	if ((r = command(c, rep, 1, line)) < 0)
 		return r;
@@ -446,6 +448,7 @@ int smtp_client_send(struct smtp_client *c, const struct smtp_client_msg *m,
 		return -ENOTCONN;
 	if ((r = out_printf(c, "MAIL FROM:<%s>", m->from)) < 0 ||
 	    (m->body_8bit && c->eightbit && (r = out_put(c, " BODY=8BITMIME", 14)) < 0) ||
+	    (m->smtputf8 && c->smtputf8 && (r = out_put(c, " SMTPUTF8", 9)) < 0) ||
 	    (r = out_put(c, "\r\n", 2)) < 0)
 		goto lost;
 	if (!c->pipelining) {

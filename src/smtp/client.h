@@ -60,6 +60,7 @@ struct smtp_client_msg {
 	const char *const *rcpts;
 	size_t nrcpts;
 	int body_8bit;
+	int smtputf8;       /* RFC 6531: sent when the server offers it */
 	const char *prefix;
 	size_t prefix_len;
 	int fd;

@@ -2,6 +2,7 @@
 
 - 1,000 messages from Postfix's smtp-source all reach the sink, and the queue is empty after;
 - delivered mail carries the verdict headers (X-Spam-Status / X-Spam-Score / X-MXTower-Verdict);
+- delivery uses STARTTLS when the route's server offers it;
 - a 5xx recipient bounces: an RFC 3464 DSN reaches the sender (from the null sender), with the
   status, the diagnostic and the original headers; the good recipient is delivered once;
 - the null sender never gets a DSN;
@@ -107,6 +108,8 @@ class DeliveryTest(unittest.TestCase):
         self.assertNotIn("Final-Recipient: rfc822; bob@example.test", text)
         self.assertIn("Subject: bounce me please", text)  # the original headers
         self.assertRegex(node.log(), r"status=bounced dsn=[0-9A-F]+")
+        # The sink offers STARTTLS: delivery took it (opportunistic, unverified).
+        self.assertRegex(node.log(), r"to=<bob@example.test> relay=\S+ tls=yes status=delivered")
 
     def test_null_sender_gets_no_dsn(self):
         sink = Sink(fail={"bad@example.test": "550 5.1.1 no such user"})
