@@ -20,13 +20,13 @@
 #include <uv.h>
 
 static const char sink_usage[] =
-	"usage: mxtower sink --listen ADDR:PORT --maildir DIR [--fail ADDR=REPLY]... "
-	"[--fail-times N]\n"
-	"\n"
-	"A capture SMTP server: every message goes to DIR/new/ with X-Sink-Mail-From and\n"
-	"X-Sink-Rcpt-To header lines prepended.\n"
-	"  --fail ADDR='451 4.3.0 try later'  answer that reply to RCPT TO:<ADDR>\n"
-	"  --fail-times N                     each --fail rule applies to its first N attempts\n";
+    "usage: mxtower sink --listen ADDR:PORT --maildir DIR [--fail ADDR=REPLY]... "
+    "[--fail-times N]\n"
+    "\n"
+    "A capture SMTP server: every message goes to DIR/new/ with X-Sink-Mail-From and\n"
+    "X-Sink-Rcpt-To header lines prepended.\n"
+    "  --fail ADDR='451 4.3.0 try later'  answer that reply to RCPT TO:<ADDR>\n"
+    "  --fail-times N                     each --fail rule applies to its first N attempts\n";
 
 /* The sink is a test peer: generous limits, so it never is the part that refuses. */
 #define SINK_MAX_LINE 65536
@@ -50,8 +50,8 @@ static void sink_stop(uv_signal_t *h, int signum)
 	uv_stop(&sk->loop);
 }
 
-static int sink_args(int argc, char **argv, const char **listen, const char **maildir,
-		     char **fails, size_t *nfails, unsigned long *times)
+static int sink_args(int argc, char **argv, const char **listen, const char **maildir, char **fails,
+                     size_t *nfails, unsigned long *times)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -113,7 +113,7 @@ int cmd_sink(int argc, char **argv)
 	for (size_t i = 0; i < nfails; i++)
 		if (smtp_maildir_add_fail(md, fails[i]) < 0) {
 			fprintf(stderr, "mxtower sink: bad --fail '%s' (want ADDR='NNN text')\n",
-				fails[i]);
+			        fails[i]);
 			status = 2;
 			goto out;
 		}
@@ -149,7 +149,7 @@ int cmd_sink(int argc, char **argv)
 	uv_signal_start(&sk.sigterm, sink_stop, SIGTERM);
 	uv_signal_start(&sk.sigint, sink_stop, SIGINT);
 	log_info("sink: listening on %s, maildir %s%s", listen, maildir,
-		 tls ? ", STARTTLS offered" : "");
+	         tls ? ", STARTTLS offered" : "");
 	uv_run(&sk.loop, UV_RUN_DEFAULT);
 	smtp_server_close(sk.srv);
 	uv_close((uv_handle_t *)&sk.sigterm, NULL);

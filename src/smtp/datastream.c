@@ -23,7 +23,7 @@ void smtp_data_init(struct smtp_data_decoder *d, enum smtp_data_mode mode, size_
 }
 
 static void flush(struct smtp_data_decoder *d, const char *from, const char *to,
-		  smtp_data_emit emit, void *arg)
+                  smtp_data_emit emit, void *arg)
 {
 	if (to > from) {
 		emit(arg, from, (size_t)(to - from));
@@ -32,7 +32,7 @@ static void flush(struct smtp_data_decoder *d, const char *from, const char *to,
 }
 
 enum smtp_data_status smtp_data_decode(struct smtp_data_decoder *d, const char *p, size_t len,
-				       size_t *consumed, smtp_data_emit emit, void *arg)
+                                       size_t *consumed, smtp_data_emit emit, void *arg)
 {
 	const char *q = p, *end = p + len, *run = p;
 	enum smtp_data_status st = SMTP_DATA_MORE;
@@ -90,7 +90,8 @@ out:
 	*consumed = (size_t)(q - p);
 	return st;
 bad:
-	/* Nothing of the bad line past the last good byte is emitted; the message is void anyway. */
+	/* Nothing of the bad line past the last good byte is emitted; the message is void anyway.
+	 */
 	d->bad_byte = ch;
 	if (d->state == ST_CR || d->state == ST_DOT_CR)
 		d->bad_byte = '\r';
@@ -98,8 +99,7 @@ bad:
 	return SMTP_DATA_BAD;
 }
 
-enum smtp_data_status smtp_data_finish(struct smtp_data_decoder *d, smtp_data_emit emit,
-				       void *arg)
+enum smtp_data_status smtp_data_finish(struct smtp_data_decoder *d, smtp_data_emit emit, void *arg)
 {
 	if (d->state == ST_CR) {
 		d->bad_byte = '\r';

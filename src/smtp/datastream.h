@@ -44,12 +44,11 @@ void smtp_data_init(struct smtp_data_decoder *d, enum smtp_data_mode mode, size_
  * the decoder must not be fed again.
  */
 enum smtp_data_status smtp_data_decode(struct smtp_data_decoder *d, const char *p, size_t len,
-				       size_t *consumed, smtp_data_emit emit, void *arg);
+                                       size_t *consumed, smtp_data_emit emit, void *arg);
 /*
  * CHUNK mode, after the LAST chunk: a message ending in a dangling CR is BAD; one whose last
  * line lacks its CRLF gets one emitted (a later DATA relay needs it). SMTP_DATA_END or BAD.
  */
-enum smtp_data_status smtp_data_finish(struct smtp_data_decoder *d, smtp_data_emit emit,
-				       void *arg);
+enum smtp_data_status smtp_data_finish(struct smtp_data_decoder *d, smtp_data_emit emit, void *arg);
 
 #endif

@@ -94,7 +94,8 @@ int smtp_maildir_add_fail(struct smtp_maildir *md, const char *spec)
 	size_t alen;
 
 	/* split at the '=' before the reply code: the address itself may hold '=' */
-	for (eq = strchr(spec, '='); eq && !(eq[1] >= '2' && eq[1] <= '5'); eq = strchr(eq + 1, '='))
+	for (eq = strchr(spec, '='); eq && !(eq[1] >= '2' && eq[1] <= '5');
+	     eq = strchr(eq + 1, '='))
 		;
 	if (eq == NULL || (alen = (size_t)(eq - spec)) == 0 || alen >= sizeof r->addr)
 		return -EINVAL;
@@ -122,7 +123,7 @@ unsigned long long smtp_maildir_count(const struct smtp_maildir *md)
 }
 
 static int md_rcpt(void *ctx, const struct smtp_txn *t, const struct smtp_addr *a,
-		   struct smtp_reply *r)
+                   struct smtp_reply *r)
 {
 	struct mdconn *mc = ctx;
 	struct smtp_maildir *md = mc->md;
@@ -187,7 +188,7 @@ static int md_open(void *ctx, const struct smtp_txn *t, struct smtp_reply *r)
 
 	gettimeofday(&tv, NULL);
 	snprintf(mc->name, sizeof mc->name, "%lld.M%06ldP%dQ%llu.%s", (long long)tv.tv_sec,
-		 (long)tv.tv_usec, (int)getpid(), ++md->seq, md->host);
+	         (long)tv.tv_usec, (int)getpid(), ++md->seq, md->host);
 	snprintf(mc->tmp, sizeof mc->tmp, "%s/tmp/%s", md->dir, mc->name);
 	if (mc->wbuf == NULL && (mc->wbuf = malloc(MAILDIR_WBUF)) == NULL) {
 		smtp_reply_set(r, 451, "4.3.0 Error: out of memory");
@@ -248,19 +249,19 @@ static void md_close(void *ctx, const struct smtp_txn *t)
 	} else {
 		md->stored++;
 		log_info("sink: id=%s from=<%s> nrcpt=%zu size=%llu proto=%s client=%s", mc->name,
-			 log_escape(esc, sizeof esc, t->mail_from, strlen(t->mail_from)), t->nrcpts,
-			 mc->size, t->proto, t->client_ip);
+		         log_escape(esc, sizeof esc, t->mail_from, strlen(t->mail_from)), t->nrcpts,
+		         mc->size, t->proto, t->client_ip);
 		smtp_reply_set(&r, 250, "2.0.0 Ok: queued as %s", mc->name);
 	}
 	smtp_session_data_done(mc->s, &r);
 }
 
 static const struct smtp_session_ops md_ops = {
-	.rcpt = md_rcpt,
-	.data_open = md_open,
-	.data_write = md_write,
-	.data_close = md_close,
-	.data_abort = md_abort,
+    .rcpt = md_rcpt,
+    .data_open = md_open,
+    .data_write = md_write,
+    .data_close = md_close,
+    .data_abort = md_abort,
 };
 
 static void *md_conn_open(void *arg, struct smtp_session *s)

@@ -117,7 +117,7 @@ static int ip_inc(struct smtp_server *srv, const char *ip)
 	if (*pp == NULL) {
 		if ((*pp = calloc(1, sizeof **pp)) == NULL)
 			return -ENOMEM;
-		snprintf((*pp)->ip, sizeof (*pp)->ip, "%s", ip);
+		snprintf((*pp)->ip, sizeof(*pp)->ip, "%s", ip);
 	}
 	(*pp)->n++;
 	return 0;
@@ -408,7 +408,7 @@ static void conn_after(struct conn *c)
 	if (ph == SMTP_PHASE_WAIT) {
 		uv_timer_stop(&c->timer);
 	} else if (prog != c->last_progress || ph != c->last_phase ||
-		   !uv_is_active((uv_handle_t *)&c->timer)) {
+	           !uv_is_active((uv_handle_t *)&c->timer)) {
 		uv_timer_start(&c->timer, on_timer, phase_timeout(c, ph), 0);
 	}
 	c->last_progress = prog;
@@ -417,7 +417,7 @@ static void conn_after(struct conn *c)
 
 static void conn_tls_begin(struct conn *c)
 {
-	conn_flush(c); /* the 220 goes out in clear */
+	conn_flush(c);          /* the 220 goes out in clear */
 	buf_reset(&c->pending); /* plaintext after STARTTLS is an injection; never run it */
 	c->tls = smtp_tls_new(c->srv->tls);
 	if (c->tls == NULL)
@@ -452,7 +452,7 @@ static void conn_pump(struct conn *c)
 				char desc[128];
 
 				log_debug("smtp: client=%s TLS established: %s", c->ip,
-					  smtp_tls_describe(c->tls, desc, sizeof desc));
+				          smtp_tls_describe(c->tls, desc, sizeof desc));
 			}
 			smtp_session_tls_started(c->sess);
 			conn_hold(c, srv->plain, (size_t)n);
@@ -589,7 +589,7 @@ static void on_connection(uv_stream_t *ls, int status)
 	uv_tcp_nodelay(&c->tcp, 1);
 	peer_ip(&c->tcp, c->ip, sizeof c->ip);
 	sp.flags = (srv->tls ? SMTP_OFFER_STARTTLS : 0) |
-		   (netlist_match(&srv->xclient, c->ip) ? SMTP_ALLOW_XCLIENT : 0);
+	           (netlist_match(&srv->xclient, c->ip) ? SMTP_ALLOW_XCLIENT : 0);
 	c->sess = smtp_session_new(&sp, c->ip, "");
 	c->next = srv->conns;
 	if (srv->conns)
@@ -611,9 +611,9 @@ static void on_connection(uv_stream_t *ls, int status)
 	if (kind != SMTP_GREET_OK) {
 		srv->stats.refused++;
 		log_info("smtp: client=%s refused: %s", c->ip,
-			 kind == SMTP_GREET_DRAINING ? "shutting down"
-			 : kind == SMTP_GREET_PER_IP ? "too many sessions from this address"
-						     : "too many sessions");
+		         kind == SMTP_GREET_DRAINING ? "shutting down"
+		         : kind == SMTP_GREET_PER_IP ? "too many sessions from this address"
+		                                     : "too many sessions");
 		smtp_session_greet(c->sess, kind);
 		conn_pump(c);
 		return;
@@ -639,8 +639,8 @@ static void on_connection(uv_stream_t *ls, int status)
 }
 
 struct smtp_server *smtp_server_new(uv_loop_t *loop, int listen_fd,
-				    const struct smtp_server_params *p,
-				    const struct smtp_server_backend *b, struct smtp_tls_ctx *tls)
+                                    const struct smtp_server_params *p,
+                                    const struct smtp_server_backend *b, struct smtp_tls_ctx *tls)
 {
 	struct smtp_server *srv = calloc(1, sizeof *srv);
 	int r;
@@ -653,11 +653,12 @@ struct smtp_server *smtp_server_new(uv_loop_t *loop, int listen_fd,
 	srv->tls = tls;
 	if (netlist_parse(&srv->xclient, p->xclient_networks ? p->xclient_networks : "") < 0)
 		log_warn("smtp: bad smtp.xclient_networks '%s': XCLIENT allowed from nowhere",
-			 p->xclient_networks);
+		         p->xclient_networks);
 	uv_tcp_init(loop, &srv->listener);
 	srv->listener.data = srv;
 	if ((r = uv_tcp_open(&srv->listener, listen_fd)) != 0 ||
-	    (r = uv_listen((uv_stream_t *)&srv->listener, SMTP_LISTEN_BACKLOG, on_connection)) != 0) {
+	    (r = uv_listen((uv_stream_t *)&srv->listener, SMTP_LISTEN_BACKLOG, on_connection)) !=
+	        0) {
 		log_error("smtp: cannot listen on fd %d: %s", listen_fd, uv_strerror(r));
 		srv->listener_closed = 1;
 		uv_close((uv_handle_t *)&srv->listener, NULL);

@@ -63,8 +63,8 @@ struct smtp_server;
  * (no STARTTLS); it stays owned by the caller. NULL with a log line on failure.
  */
 struct smtp_server *smtp_server_new(uv_loop_t *loop, int listen_fd,
-				    const struct smtp_server_params *p,
-				    const struct smtp_server_backend *b, struct smtp_tls_ctx *tls);
+                                    const struct smtp_server_params *p,
+                                    const struct smtp_server_backend *b, struct smtp_tls_ctx *tls);
 /* Shutting down: 421 to new sessions and idle ones; done runs once no session is left. */
 void smtp_server_drain(struct smtp_server *srv, void (*done)(void *arg), void *arg);
 /* Close every handle; the loop must run once more to finish, then free. */

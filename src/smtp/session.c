@@ -77,8 +77,9 @@ void session_after_command(struct smtp_session *s)
 		session_reply(s, 421, "4.7.0 %s Error: too many errors", s->prm.hostname);
 		session_close(s);
 	} else if (s->draining && !s->has_mail && !s->data_open) {
-		session_reply(s, 421, "4.3.2 %s Service shutting down, closing transmission channel",
-		      s->prm.hostname);
+		session_reply(s, 421,
+		              "4.3.2 %s Service shutting down, closing transmission channel",
+		              s->prm.hostname);
 		session_close(s);
 	}
 }
@@ -114,7 +115,7 @@ void session_set_proto(struct smtp_session *s)
 }
 
 struct smtp_session *smtp_session_new(const struct smtp_session_params *p, const char *client_ip,
-				      const char *client_host)
+                                      const char *client_host)
 {
 	struct smtp_session *s = calloc(1, sizeof *s);
 
@@ -170,7 +171,8 @@ void smtp_session_greet(struct smtp_session *s, enum smtp_greet kind)
 			/* RFC 5321 3.1: 554 instead of 220, then 503 to all but QUIT. */
 			log_info("smtp: client=%s pregreet: talked before the greeting", s->ip);
 			s->refused = 1;
-			session_reply_line(s, 554, ' ', "5.5.1 Error: SMTP protocol synchronization");
+			session_reply_line(s, 554, ' ',
+			                   "5.5.1 Error: SMTP protocol synchronization");
 		} else {
 			char text[SMTP_REPLY_TEXT_MAX];
 
@@ -182,7 +184,8 @@ void smtp_session_greet(struct smtp_session *s, enum smtp_greet kind)
 		session_reply(s, 421, "4.3.2 %s Service busy, too many sessions", s->prm.hostname);
 		break;
 	case SMTP_GREET_PER_IP:
-		session_reply(s, 421, "4.7.0 %s Error: too many sessions from %s", s->prm.hostname, s->ip);
+		session_reply(s, 421, "4.7.0 %s Error: too many sessions from %s", s->prm.hostname,
+		              s->ip);
 		break;
 	case SMTP_GREET_DRAINING:
 		session_reply(s, 421, "4.3.2 %s Service shutting down", s->prm.hostname);
@@ -216,11 +219,12 @@ static void data_emit(void *arg, const char *p, size_t len)
 
 static void data_bad(struct smtp_session *s)
 {
-	const char *what = s->dec.bad_byte == '\n' ? "bare <LF>"
-			 : s->dec.bad_byte == '\r' ? "bare <CR>" : "NUL byte";
+	const char *what = s->dec.bad_byte == '\n'   ? "bare <LF>"
+	                   : s->dec.bad_byte == '\r' ? "bare <CR>"
+	                                             : "NUL byte";
 
 	log_warn("smtp: client=%s %s in message, rejected and disconnected (smuggling defence)",
-		 s->ip, what);
+	         s->ip, what);
 	session_reply(s, 521, "5.5.2 %s Error: %s received in message", s->prm.hostname, what);
 	session_txn_reset(s);
 	session_close(s);
@@ -304,7 +308,7 @@ void session_chunk_done(struct smtp_session *s)
 		data_finish(s); /* answers the error and resets */
 	} else {
 		session_reply(s, 250, "2.0.0 %llu octets received",
-			      (unsigned long long)s->data_bytes);
+		              (unsigned long long)s->data_bytes);
 	}
 	session_after_command(s);
 }
@@ -338,7 +342,8 @@ size_t smtp_session_feed(struct smtp_session *s, const char *p, size_t len)
 	}
 	while (used < len) {
 		if (s->mode == M_CLOSED || s->mode == M_TLS) {
-			/* After STARTTLS, plaintext that followed it is an injection (RFC 3207 5). */
+			/* After STARTTLS, plaintext that followed it is an injection (RFC 3207 5).
+			 */
 			used = len;
 			break;
 		}
@@ -361,7 +366,9 @@ void smtp_session_timeout(struct smtp_session *s)
 	if (s->mode == M_CLOSED || s->mode == M_WAIT)
 		return;
 	log_info("smtp: client=%s timeout in %s", s->ip,
-		 s->mode == M_COMMAND ? "command" : s->mode == M_TLS ? "tls" : "data");
+	         s->mode == M_COMMAND ? "command"
+	         : s->mode == M_TLS   ? "tls"
+	                              : "data");
 	session_reply(s, 421, "4.4.2 %s Error: timeout exceeded", s->prm.hostname);
 	session_txn_reset(s);
 	session_close(s);

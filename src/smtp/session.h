@@ -40,7 +40,7 @@ struct smtp_reply {
 };
 
 void smtp_reply_set(struct smtp_reply *r, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* What the backend sees of the current transaction. Strings are owned by the session. */
 struct smtp_txn {
@@ -60,7 +60,7 @@ struct smtp_session_ops {
 	void (*txn_reset)(void *ctx);
 	/* Recipient passed syntax and relay-trick checks: 0 accepts; else fill r (4xx/5xx). */
 	int (*rcpt)(void *ctx, const struct smtp_txn *t, const struct smtp_addr *a,
-		    struct smtp_reply *r);
+	            struct smtp_reply *r);
 	/* DATA or first BDAT: open storage. 0, or fill r (4xx) and return < 0. */
 	int (*data_open)(void *ctx, const struct smtp_txn *t, struct smtp_reply *r);
 	/* Decoded message bytes. 0, -ENOSPC (disk full), -EFBIG, -EIO. */
@@ -105,10 +105,10 @@ struct smtp_session;
 
 /* NULL on allocation failure. The peer strings are copied. */
 struct smtp_session *smtp_session_new(const struct smtp_session_params *p, const char *client_ip,
-				      const char *client_host);
+                                      const char *client_host);
 void smtp_session_free(struct smtp_session *s);
 void smtp_session_set_backend(struct smtp_session *s, const struct smtp_session_ops *ops,
-			      void *ctx);
+                              void *ctx);
 void smtp_session_set_wakeup(struct smtp_session *s, void (*wakeup)(void *arg), void *arg);
 
 /* Send the greeting (or a 421 that closes). Input that came earlier marks an early talker. */

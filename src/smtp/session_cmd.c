@@ -136,12 +136,12 @@ static int rcpt_check(struct smtp_session *s, const struct smtp_addr *a, struct 
 		unsigned flag;
 		const char *why;
 	} tricks[] = {
-		{SMTP_ADDR_ROUTE, "source route"},
-		{SMTP_ADDR_PERCENT, "percent hack"},
-		{SMTP_ADDR_BANG, "bang path"},
-		{SMTP_ADDR_QUOTED_AT, "'@' in quoted local part"},
-		{SMTP_ADDR_LITERAL, "address literal"},
-		{SMTP_ADDR_NODOMAIN, "no domain"},
+	    {SMTP_ADDR_ROUTE, "source route"},
+	    {SMTP_ADDR_PERCENT, "percent hack"},
+	    {SMTP_ADDR_BANG, "bang path"},
+	    {SMTP_ADDR_QUOTED_AT, "'@' in quoted local part"},
+	    {SMTP_ADDR_LITERAL, "address literal"},
+	    {SMTP_ADDR_NODOMAIN, "no domain"},
 	};
 
 	for (size_t i = 0; i < sizeof tricks / sizeof tricks[0]; i++)
@@ -149,9 +149,10 @@ static int rcpt_check(struct smtp_session *s, const struct smtp_addr *a, struct 
 			char esc[SMTP_PATH_MAX * 4];
 
 			log_info("smtp: client=%s relay trick refused (%s) rcpt=<%s>", s->ip,
-				 tricks[i].why, log_escape(esc, sizeof esc, a->addr, strlen(a->addr)));
+			         tricks[i].why,
+			         log_escape(esc, sizeof esc, a->addr, strlen(a->addr)));
 			smtp_reply_set(r, 550, "5.7.1 <%s>: Relay access denied (%s)", a->addr,
-				       tricks[i].why);
+			               tricks[i].why);
 			return -EPERM;
 		}
 	if ((a->flags & SMTP_ADDR_UTF8) && !s->txn.smtputf8) {
@@ -266,9 +267,10 @@ static void cmd_bdat(struct smtp_session *s, struct slice arg)
 	else if (s->txn.nrcpts == 0)
 		smtp_reply_set(&s->chunk_reply, 554, "5.5.1 Error: no valid recipients");
 	else if (s->data_bytes + n > s->prm.max_message_size || n > s->prm.max_message_size)
-		smtp_reply_set(&s->chunk_reply, 552, "5.3.4 Error: message size exceeds fixed limit");
+		smtp_reply_set(&s->chunk_reply, 552,
+		               "5.3.4 Error: message size exceeds fixed limit");
 	else if (!s->data_open && s->ops && s->ops->data_open &&
-		 s->ops->data_open(s->ctx, &s->txn, &r) < 0)
+	         s->ops->data_open(s->ctx, &s->txn, &r) < 0)
 		s->chunk_reply = r;
 	else
 		s->chunk_discard = 0;
@@ -307,7 +309,8 @@ static void cmd_vrfy(struct smtp_session *s, struct slice arg)
 		return;
 	}
 	/* RFC 5321 3.5.3: 252 when we will not verify but would accept. */
-	session_reply(s, 252, "2.0.0 Cannot VRFY user, but will accept message and attempt delivery");
+	session_reply(s, 252,
+	              "2.0.0 Cannot VRFY user, but will accept message and attempt delivery");
 }
 
 static void cmd_help(struct smtp_session *s, struct slice arg)
@@ -362,7 +365,8 @@ static void cmd_xclient(struct smtp_session *s, struct slice arg)
 				goto syntax;
 			if (strncasecmp(v, "IPV6:", 5) == 0)
 				memmove(v, v + 5, strlen(v + 5) + 1);
-			if (v[0] && inet_pton(AF_INET, v, bin) != 1 && inet_pton(AF_INET6, v, bin) != 1)
+			if (v[0] && inet_pton(AF_INET, v, bin) != 1 &&
+			    inet_pton(AF_INET6, v, bin) != 1)
 				goto syntax;
 			have_ip = v[0] != '\0';
 		} else if (slice_eq_ci(key, "NAME")) {
@@ -379,7 +383,7 @@ static void cmd_xclient(struct smtp_session *s, struct slice arg)
 			snprintf(proto, sizeof proto, "%.*s", (int)val.len, val.p);
 			have_proto = 1;
 		} else if (!slice_eq_ci(key, "PORT") && !slice_eq_ci(key, "LOGIN") &&
-			   !slice_eq_ci(key, "DESTADDR") && !slice_eq_ci(key, "DESTPORT")) {
+		           !slice_eq_ci(key, "DESTADDR") && !slice_eq_ci(key, "DESTPORT")) {
 			goto syntax;
 		}
 	}
@@ -416,22 +420,22 @@ static void cmd_http(struct smtp_session *s, struct slice arg)
 }
 
 static const struct verb verbs[] = {
-	{"HELO", 0, cmd_helo, NULL},
-	{"EHLO", 0, cmd_ehlo, NULL},
-	{"MAIL", CK_HELO | CK_NOMAIL, cmd_mail, NULL},
-	{"RCPT", CK_HELO | CK_MAIL, cmd_rcpt, NULL},
-	{"DATA", CK_NOARGS | CK_HELO | CK_MAIL | CK_RCPT, cmd_data, "DATA"},
-	{"BDAT", CK_REFUSED, cmd_bdat, NULL}, /* checks its state itself, after the octets */
-	{"RSET", CK_NOARGS, cmd_rset, "RSET"},
-	{"NOOP", 0, cmd_noop, NULL},
-	{"QUIT", CK_NOARGS | CK_REFUSED, cmd_quit, "QUIT"},
-	{"VRFY", 0, cmd_vrfy, NULL},
-	{"HELP", 0, cmd_help, NULL},
-	{"STARTTLS", CK_NOARGS, cmd_starttls, "STARTTLS"},
-	{"XCLIENT", CK_NOMAIL, cmd_xclient, NULL},
-	{"GET", CK_REFUSED, cmd_http, NULL},
-	{"POST", CK_REFUSED, cmd_http, NULL},
-	{"CONNECT", CK_REFUSED, cmd_http, NULL},
+    {"HELO", 0, cmd_helo, NULL},
+    {"EHLO", 0, cmd_ehlo, NULL},
+    {"MAIL", CK_HELO | CK_NOMAIL, cmd_mail, NULL},
+    {"RCPT", CK_HELO | CK_MAIL, cmd_rcpt, NULL},
+    {"DATA", CK_NOARGS | CK_HELO | CK_MAIL | CK_RCPT, cmd_data, "DATA"},
+    {"BDAT", CK_REFUSED, cmd_bdat, NULL}, /* checks its state itself, after the octets */
+    {"RSET", CK_NOARGS, cmd_rset, "RSET"},
+    {"NOOP", 0, cmd_noop, NULL},
+    {"QUIT", CK_NOARGS | CK_REFUSED, cmd_quit, "QUIT"},
+    {"VRFY", 0, cmd_vrfy, NULL},
+    {"HELP", 0, cmd_help, NULL},
+    {"STARTTLS", CK_NOARGS, cmd_starttls, "STARTTLS"},
+    {"XCLIENT", CK_NOMAIL, cmd_xclient, NULL},
+    {"GET", CK_REFUSED, cmd_http, NULL},
+    {"POST", CK_REFUSED, cmd_http, NULL},
+    {"CONNECT", CK_REFUSED, cmd_http, NULL},
 };
 
 static void dispatch(struct smtp_session *s, struct slice line)

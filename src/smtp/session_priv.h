@@ -49,7 +49,7 @@ struct smtp_session {
 };
 
 void session_reply(struct smtp_session *s, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* A reply line that does not count as an error (multi-line EHLO, greeting, 452 4.5.3). */
 void session_reply_line(struct smtp_session *s, int code, char sep, const char *text);
 void session_reply_r(struct smtp_session *s, const struct smtp_reply *r);

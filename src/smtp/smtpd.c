@@ -74,7 +74,7 @@ static void on_drained(void *arg)
 	struct smtpd_proc *p = arg;
 
 	log_info("smtpd: drained, exiting (accepted=%llu rejected=%llu)", p->d.accepted,
-		 p->d.rejected);
+	         p->d.rejected);
 	uv_stop(&p->loop);
 }
 
@@ -83,7 +83,7 @@ static void on_drain_deadline(uv_timer_t *t)
 	struct smtpd_proc *p = t->data;
 
 	log_warn("smtpd: %llu sessions still open after %d ms of draining; closing them",
-		 (unsigned long long)smtp_server_stats(p->srv)->sessions, SMTPD_DRAIN_MAX_MS);
+	         (unsigned long long)smtp_server_stats(p->srv)->sessions, SMTPD_DRAIN_MAX_MS);
 	uv_stop(&p->loop);
 }
 
@@ -100,7 +100,7 @@ static void on_signal(uv_signal_t *h, int signum)
 		return;
 	p->stopping = 1;
 	log_info("smtpd: signal %d, draining %llu sessions", signum,
-		 (unsigned long long)smtp_server_stats(p->srv)->sessions);
+	         (unsigned long long)smtp_server_stats(p->srv)->sessions);
 	uv_timer_start(&p->drain_deadline, on_drain_deadline, SMTPD_DRAIN_MAX_MS, 0);
 	smtp_server_drain(p->srv, on_drained, p);
 }
@@ -156,7 +156,7 @@ int smtpd_main(const struct config *cfg, int listen_fd, int index)
 		log_warn("smtpd: no scan client: messages are committed unscanned");
 	if (config_path(cfg, "tls", tlsdir, sizeof tlsdir) == 0)
 		tls = smtp_tls_ctx_new(cfg->smtp.tls_cert, cfg->smtp.tls_key, tlsdir,
-				       cfg->smtp.hostname);
+		                       cfg->smtp.hostname);
 	smtpd_params(cfg, &sp);
 	smtpd_queue_backend(&p->d, &b);
 	p->srv = smtp_server_new(&p->loop, listen_fd, &sp, &b, tls);
@@ -174,7 +174,7 @@ int smtpd_main(const struct config *cfg, int listen_fd, int index)
 	uv_signal_start(&p->sigint, on_signal, SIGINT);
 	uv_signal_start(&p->sighup, on_signal, SIGHUP);
 	log_info("smtpd: worker %d serving as %s%s", index, cfg->smtp.hostname,
-		 tls ? ", STARTTLS offered" : ", no STARTTLS");
+	         tls ? ", STARTTLS offered" : ", no STARTTLS");
 	uv_run(&p->loop, UV_RUN_DEFAULT);
 	smtpd_publish(p);
 	status = 0;

@@ -41,7 +41,7 @@ static void q_txn_reset(void *ctx)
 }
 
 static int q_rcpt(void *ctx, const struct smtp_txn *t, const struct smtp_addr *a,
-		  struct smtp_reply *r)
+                  struct smtp_reply *r)
 {
 	struct qconn *qc = ctx;
 	const struct tenant *tn = NULL;
@@ -58,7 +58,7 @@ static int q_rcpt(void *ctx, const struct smtp_txn *t, const struct smtp_addr *a
 	}
 	if (rc == -ESRCH) {
 		smtp_reply_set(r, 550, "5.1.1 <%s>: Recipient address rejected: User unknown",
-			       a->addr);
+		               a->addr);
 		return rc;
 	}
 	if (rc < 0 || tn == NULL) {
@@ -71,7 +71,7 @@ static int q_rcpt(void *ctx, const struct smtp_txn *t, const struct smtp_addr *a
 		/* One queue file has one tenant (route, policy): the client retries the rest in a
 		 * new transaction, as it does after any 452 to RCPT. */
 		smtp_reply_set(r, 452, "4.5.3 <%s>: Another client's recipient: send it separately",
-			       a->addr);
+		               a->addr);
 		return -EXDEV;
 	}
 	return 0;
@@ -88,11 +88,12 @@ static int q_received(struct qconn *qc, const struct smtp_txn *t)
 	localtime_r(&now, &tm);
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
 	n = snprintf(hdr, sizeof hdr,
-		     "Received: from %s (%s [%s])\r\n\tby %s (mxtower) with %s id %s%s%s%s;\r\n"
-		     "\t%s\r\n",
-		     t->helo, t->client_host[0] ? t->client_host : "unknown", t->client_ip,
-		     qc->d->cfg->smtp.hostname, t->proto, qc->id, t->nrcpts == 1 ? "\r\n\tfor <" : "",
-		     t->nrcpts == 1 ? t->rcpts[0] : "", t->nrcpts == 1 ? ">" : "", date);
+	             "Received: from %s (%s [%s])\r\n\tby %s (mxtower) with %s id %s%s%s%s;\r\n"
+	             "\t%s\r\n",
+	             t->helo, t->client_host[0] ? t->client_host : "unknown", t->client_ip,
+	             qc->d->cfg->smtp.hostname, t->proto, qc->id,
+	             t->nrcpts == 1 ? "\r\n\tfor <" : "", t->nrcpts == 1 ? t->rcpts[0] : "",
+	             t->nrcpts == 1 ? ">" : "", date);
 	if (n < 0 || (size_t)n >= sizeof hdr)
 		return -EINVAL;
 	return spool_write(qc->sp, hdr, (size_t)n);
@@ -102,18 +103,18 @@ static int q_data_open(void *ctx, const struct smtp_txn *t, struct smtp_reply *r
 {
 	struct qconn *qc = ctx;
 	struct spool_envelope env = {
-		.tenant = qc->tenant,
-		.client_ip = t->client_ip,
-		.client_host = t->client_host,
-		.helo = t->helo,
-		.proto = t->proto,
-		.mail_from = t->mail_from,
-		.rcpts = (const char *const *)t->rcpts,
-		.nrcpts = t->nrcpts,
-		.ret = "",
-		.envid = "",
-		.smtputf8 = t->smtputf8,
-		.body_8bit = t->body_8bit,
+	    .tenant = qc->tenant,
+	    .client_ip = t->client_ip,
+	    .client_host = t->client_host,
+	    .helo = t->helo,
+	    .proto = t->proto,
+	    .mail_from = t->mail_from,
+	    .rcpts = (const char *const *)t->rcpts,
+	    .nrcpts = t->nrcpts,
+	    .ret = "",
+	    .envid = "",
+	    .smtputf8 = t->smtputf8,
+	    .body_8bit = t->body_8bit,
 	};
 	int rc;
 
@@ -159,11 +160,11 @@ static void q_finish(struct qconn *qc, const struct smtp_reply *r)
 	smtp_session_data_done(qc->s, r);
 }
 
-#define Q_FINISH(qc, ...)                                                                  \
-	do {                                                                               \
-		struct smtp_reply r_;                                                      \
-		smtp_reply_set(&r_, __VA_ARGS__);                                          \
-		q_finish((qc), &r_);                                                       \
+#define Q_FINISH(qc, ...)                                                                          \
+	do {                                                                                       \
+		struct smtp_reply r_;                                                              \
+		smtp_reply_set(&r_, __VA_ARGS__);                                                  \
+		q_finish((qc), &r_);                                                               \
 	} while (0)
 
 static double q_elapsed_ms(const struct qconn *qc)
@@ -171,7 +172,8 @@ static double q_elapsed_ms(const struct qconn *qc)
 	struct timespec t1;
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - qc->t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - qc->t0.tv_nsec) / 1e6;
+	return (double)(t1.tv_sec - qc->t0.tv_sec) * 1e3 +
+	       (double)(t1.tv_nsec - qc->t0.tv_nsec) / 1e6;
 }
 
 static void q_on_commit(void *arg, int status)
@@ -186,12 +188,13 @@ static void q_on_commit(void *arg, int status)
 		qc->d->tempfail++;
 	} else {
 		log_info("id=%s accepted from=<%s> nrcpt=%zu size=%llu tenant=%s verdict=%s "
-			 "score=%.1f action=%s%s dir=%s ms=%.1f%s",
-			 qc->id, qc->mail_from, qc->nrcpts, (unsigned long long)qc->bytes, qc->tenant,
-			 v ? scan_verdict_name(v->verdict) : "?", v ? v->score : 0.0,
-			 v ? policy_action_name(v->action) : "?", v && v->unscanned ? " unscanned" : "",
-			 quarantined ? "quarantine" : "active", q_elapsed_ms(qc),
-			 qc->orphan ? " (client gone before the reply)" : "");
+		         "score=%.1f action=%s%s dir=%s ms=%.1f%s",
+		         qc->id, qc->mail_from, qc->nrcpts, (unsigned long long)qc->bytes,
+		         qc->tenant, v ? scan_verdict_name(v->verdict) : "?", v ? v->score : 0.0,
+		         v ? policy_action_name(v->action) : "?",
+		         v && v->unscanned ? " unscanned" : "",
+		         quarantined ? "quarantine" : "active", q_elapsed_ms(qc),
+		         qc->orphan ? " (client gone before the reply)" : "");
 		stats_inc(STAT_MSG_ACCEPTED);
 		stats_add(STAT_BYTES_IN, qc->bytes);
 		qc->d->accepted++;
@@ -227,10 +230,11 @@ static void q_on_verdict(void *arg, const struct scan_result *res)
 		char esc[SCAN_VIRUS_MAX * 4];
 
 		log_info("id=%s rejected from=<%s> nrcpt=%zu size=%llu tenant=%s verdict=%s "
-			 "score=%.1f virus=\"%s\"",
-			 qc->id, qc->mail_from, qc->nrcpts, (unsigned long long)qc->bytes, qc->tenant,
-			 scan_verdict_name(res->verdict), res->score,
-			 log_escape(esc, sizeof esc, res->virus, strnlen(res->virus, sizeof res->virus)));
+		         "score=%.1f virus=\"%s\"",
+		         qc->id, qc->mail_from, qc->nrcpts, (unsigned long long)qc->bytes,
+		         qc->tenant, scan_verdict_name(res->verdict), res->score,
+		         log_escape(esc, sizeof esc, res->virus,
+		                    strnlen(res->virus, sizeof res->virus)));
 		spool_abort(qc->sp);
 		stats_inc(STAT_MSG_REJECTED);
 		qc->d->rejected++;
@@ -280,10 +284,10 @@ static void q_data_close(void *ctx, const struct smtp_txn *t)
 	snprintf(env.rcpt, sizeof env.rcpt, "%s", t->nrcpts ? t->rcpts[0] : "");
 	snprintf(env.tenant, sizeof env.tenant, "%s", qc->tenant);
 	qc->state = Q_SCANNING;
-	rc = qc->d->scan ? scan_client_submit(qc->d->scan, spool_fd(qc->sp),
-					      spool_body_offset(qc->sp), spool_body_length(qc->sp),
-					      &env, q_on_verdict, qc)
-			 : -ENOTCONN;
+	rc = qc->d->scan
+	         ? scan_client_submit(qc->d->scan, spool_fd(qc->sp), spool_body_offset(qc->sp),
+	                              spool_body_length(qc->sp), &env, q_on_verdict, qc)
+	         : -ENOTCONN;
 	if (rc < 0) {
 		/* No scanner reachable: commit unscanned, qmgr scans before delivery. */
 		struct scan_result res;
@@ -316,12 +320,12 @@ static void q_data_abort(void *ctx)
 }
 
 static const struct smtp_session_ops q_ops = {
-	.txn_reset = q_txn_reset,
-	.rcpt = q_rcpt,
-	.data_open = q_data_open,
-	.data_write = q_data_write,
-	.data_close = q_data_close,
-	.data_abort = q_data_abort,
+    .txn_reset = q_txn_reset,
+    .rcpt = q_rcpt,
+    .data_open = q_data_open,
+    .data_write = q_data_write,
+    .data_close = q_data_close,
+    .data_abort = q_data_abort,
 };
 
 static void *q_conn_open(void *arg, struct smtp_session *s)

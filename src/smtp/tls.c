@@ -62,10 +62,10 @@ static int tls_selfsign(const char *hostname, EVP_PKEY **keyp, X509 **certp)
 	X509_gmtime_adj(X509_getm_notAfter(x), (long)SMTP_TLS_SELFSIGNED_DAYS * 86400);
 	X509_set_pubkey(x, key);
 	name = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"mxtower", -1, -1,
-				   0);
+	X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"mxtower", -1,
+	                           -1, 0);
 	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)hostname, -1,
-				   -1, 0);
+	                           -1, 0);
 	X509_set_issuer_name(x, name);
 	if (X509_sign(x, key, EVP_sha256()) == 0)
 		goto out;
@@ -104,8 +104,7 @@ static char *tls_pem(EVP_PKEY *key, X509 *cert, size_t *len)
 }
 
 /* Make <dir>/cert.pem and key.pem unless both exist. 0 or -1 (logged). */
-static int tls_ensure_files(const char *dir, const char *hostname, char *cert, char *key,
-			    size_t sz)
+static int tls_ensure_files(const char *dir, const char *hostname, char *cert, char *key, size_t sz)
 {
 	EVP_PKEY *pk = NULL;
 	X509 *x = NULL;
@@ -157,7 +156,7 @@ out:
 }
 
 struct smtp_tls_ctx *smtp_tls_ctx_new(const char *cert, const char *key, const char *gen_dir,
-				      const char *hostname)
+                                      const char *hostname)
 {
 	struct smtp_tls_ctx *c = calloc(1, sizeof *c);
 	char certpath[4096], keypath[4096];
@@ -188,7 +187,8 @@ struct smtp_tls_ctx *smtp_tls_ctx_new(const char *cert, const char *key, const c
 
 		if (tls_selfsign(hostname, &pk, &x) < 0)
 			goto fail;
-		ok = SSL_CTX_use_certificate(c->ssl, x) == 1 && SSL_CTX_use_PrivateKey(c->ssl, pk) == 1;
+		ok = SSL_CTX_use_certificate(c->ssl, x) == 1 &&
+		     SSL_CTX_use_PrivateKey(c->ssl, pk) == 1;
 		EVP_PKEY_free(pk);
 		X509_free(x);
 		if (!ok)

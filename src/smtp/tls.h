@@ -23,7 +23,7 @@ struct smtp_tls;
  * or, with gen_dir NULL, an in-memory certificate. NULL with a log line on failure.
  */
 struct smtp_tls_ctx *smtp_tls_ctx_new(const char *cert, const char *key, const char *gen_dir,
-				      const char *hostname);
+                                      const char *hostname);
 void smtp_tls_ctx_free(struct smtp_tls_ctx *c);
 
 /* A server-side TLS session in accept state; NULL on allocation failure. */

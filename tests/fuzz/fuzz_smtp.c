@@ -17,7 +17,7 @@ struct fz {
 };
 
 static int fz_rcpt(void *ctx, const struct smtp_txn *t, const struct smtp_addr *a,
-		   struct smtp_reply *r)
+                   struct smtp_reply *r)
 {
 	if (a->addr[0] == 'x') {
 		smtp_reply_set(r, 550, "5.7.1 no");
@@ -73,11 +73,11 @@ static void fz_abort(void *ctx)
 }
 
 static const struct smtp_session_ops fz_ops = {
-	.rcpt = fz_rcpt,
-	.data_open = fz_open,
-	.data_write = fz_write,
-	.data_close = fz_close,
-	.data_abort = fz_abort,
+    .rcpt = fz_rcpt,
+    .data_open = fz_open,
+    .data_write = fz_write,
+    .data_close = fz_close,
+    .data_abort = fz_abort,
 };
 
 static void check_output(struct buf *out)
@@ -98,12 +98,12 @@ static void check_output(struct buf *out)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct smtp_session_params p = {
-		.hostname = "fuzz.test",
-		.max_line = 512,
-		.max_message_size = 4096,
-		.max_recipients = 4,
-		.max_errors = 20,
-		.flags = SMTP_OFFER_STARTTLS | SMTP_ALLOW_XCLIENT,
+	    .hostname = "fuzz.test",
+	    .max_line = 512,
+	    .max_message_size = 4096,
+	    .max_recipients = 4,
+	    .max_errors = 20,
+	    .flags = SMTP_OFFER_STARTTLS | SMTP_ALLOW_XCLIENT,
 	};
 	struct fz f = {0};
 	size_t off = 1, seed;

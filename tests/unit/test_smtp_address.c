@@ -19,42 +19,43 @@ struct addr_case {
 };
 
 static const struct addr_case cases[] = {
-	{"<user@example.com>", 0, "user@example.com", 0, ""},
-	{" <user@example.com> SIZE=10", 0, "user@example.com", 0, " SIZE=10"},
-	{"<>", 0, "", SMTP_ADDR_NULL, ""},
-	{"<a.b+c@sub.example-x.org>", 0, "a.b+c@sub.example-x.org", 0, ""},
-	{"<@relay.example,@b.example:user@c.example>", 0, "user@c.example", SMTP_ADDR_ROUTE, ""},
-	{"<user%victim.example@client.example>", 0, "user%victim.example@client.example",
-	 SMTP_ADDR_PERCENT, ""},
-	{"<victim.example!user@client.example>", 0, "victim.example!user@client.example",
-	 SMTP_ADDR_BANG, ""},
-	{"<\"user@victim.example\"@client.example>", 0, "\"user@victim.example\"@client.example",
-	 SMTP_ADDR_QUOTED | SMTP_ADDR_QUOTED_AT, ""},
-	{"<\"a b\"@client.example>", 0, "\"a b\"@client.example", SMTP_ADDR_QUOTED, ""},
-	{"<user@[192.0.2.1]>", 0, "user@[192.0.2.1]", SMTP_ADDR_LITERAL, ""},
-	{"<postmaster>", 0, "postmaster", SMTP_ADDR_NODOMAIN, ""},
-	{"<user@>", 0, "user", SMTP_ADDR_NODOMAIN, ""},
-	{"<j\xc3\xb6rg@b\xc3\xbc"
-	 "cher.example>",
-	 0, "j\xc3\xb6rg@b\xc3\xbc"
-	    "cher.example",
-	 SMTP_ADDR_UTF8, ""},
-	{"<j\xc3rg@example.com>", -EINVAL, NULL, 0, NULL}, /* broken UTF-8 */
-	{"user@example.com", -EINVAL, NULL, 0, NULL},       /* no brackets */
-	{"<user@example.com", -EINVAL, NULL, 0, NULL},
-	{"<user@-bad.example>", -EINVAL, NULL, 0, NULL},
-	{"<user@bad-.example>", -EINVAL, NULL, 0, NULL},
-	{"<user@example..com>", -EINVAL, NULL, 0, NULL},
-	{"<user@example.com.>", -EINVAL, NULL, 0, NULL},
-	{"<.user@example.com>", -EINVAL, NULL, 0, NULL},
-	{"<us..er@example.com>", -EINVAL, NULL, 0, NULL},
-	{"<user name@example.com>", -EINVAL, NULL, 0, NULL},
-	{"<\"unterminated@example.com>", -EINVAL, NULL, 0, NULL},
-	{"<@relay.example:>", -EINVAL, NULL, 0, NULL},
-	{"<user@[]>", -EINVAL, NULL, 0, NULL},
-	{"<u\x01@example.com>", -EINVAL, NULL, 0, NULL},
-	{"<1234567890123456789012345678901234567890123456789012345678901234567890@x.example>",
-	 -ENAMETOOLONG, NULL, 0, NULL},
+    {"<user@example.com>", 0, "user@example.com", 0, ""},
+    {" <user@example.com> SIZE=10", 0, "user@example.com", 0, " SIZE=10"},
+    {"<>", 0, "", SMTP_ADDR_NULL, ""},
+    {"<a.b+c@sub.example-x.org>", 0, "a.b+c@sub.example-x.org", 0, ""},
+    {"<@relay.example,@b.example:user@c.example>", 0, "user@c.example", SMTP_ADDR_ROUTE, ""},
+    {"<user%victim.example@client.example>", 0, "user%victim.example@client.example",
+     SMTP_ADDR_PERCENT, ""},
+    {"<victim.example!user@client.example>", 0, "victim.example!user@client.example",
+     SMTP_ADDR_BANG, ""},
+    {"<\"user@victim.example\"@client.example>", 0, "\"user@victim.example\"@client.example",
+     SMTP_ADDR_QUOTED | SMTP_ADDR_QUOTED_AT, ""},
+    {"<\"a b\"@client.example>", 0, "\"a b\"@client.example", SMTP_ADDR_QUOTED, ""},
+    {"<user@[192.0.2.1]>", 0, "user@[192.0.2.1]", SMTP_ADDR_LITERAL, ""},
+    {"<postmaster>", 0, "postmaster", SMTP_ADDR_NODOMAIN, ""},
+    {"<user@>", 0, "user", SMTP_ADDR_NODOMAIN, ""},
+    {"<j\xc3\xb6rg@b\xc3\xbc"
+     "cher.example>",
+     0,
+     "j\xc3\xb6rg@b\xc3\xbc"
+     "cher.example",
+     SMTP_ADDR_UTF8, ""},
+    {"<j\xc3rg@example.com>", -EINVAL, NULL, 0, NULL}, /* broken UTF-8 */
+    {"user@example.com", -EINVAL, NULL, 0, NULL},      /* no brackets */
+    {"<user@example.com", -EINVAL, NULL, 0, NULL},
+    {"<user@-bad.example>", -EINVAL, NULL, 0, NULL},
+    {"<user@bad-.example>", -EINVAL, NULL, 0, NULL},
+    {"<user@example..com>", -EINVAL, NULL, 0, NULL},
+    {"<user@example.com.>", -EINVAL, NULL, 0, NULL},
+    {"<.user@example.com>", -EINVAL, NULL, 0, NULL},
+    {"<us..er@example.com>", -EINVAL, NULL, 0, NULL},
+    {"<user name@example.com>", -EINVAL, NULL, 0, NULL},
+    {"<\"unterminated@example.com>", -EINVAL, NULL, 0, NULL},
+    {"<@relay.example:>", -EINVAL, NULL, 0, NULL},
+    {"<user@[]>", -EINVAL, NULL, 0, NULL},
+    {"<u\x01@example.com>", -EINVAL, NULL, 0, NULL},
+    {"<1234567890123456789012345678901234567890123456789012345678901234567890@x.example>",
+     -ENAMETOOLONG, NULL, 0, NULL},
 };
 
 static void test_addr_table(void **state)
@@ -141,10 +142,10 @@ static void test_utf8(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_addr_table),
-		cmocka_unit_test(test_addr_domain_pointer),
-		cmocka_unit_test(test_addr_path_limit),
-		cmocka_unit_test(test_utf8),
+	    cmocka_unit_test(test_addr_table),
+	    cmocka_unit_test(test_addr_domain_pointer),
+	    cmocka_unit_test(test_addr_path_limit),
+	    cmocka_unit_test(test_utf8),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,33 +25,33 @@ struct ds_case {
 #define IN(s) s, sizeof(s) - 1
 
 static const struct ds_case dot_cases[] = {
-	{IN(".\r\n"), SMTP_DATA_END, "", 0, 0, 0},
-	{IN("a\r\n.\r\n"), SMTP_DATA_END, "a\r\n", 0, 0, 0},
-	{IN("a\r\n..b\r\n.x\r\n.\r\nMAIL"), SMTP_DATA_END, "a\r\n.b\r\nx\r\n", 4, 0, 0},
-	{IN("a\r\n..\r\n.\r\n"), SMTP_DATA_END, "a\r\n.\r\n", 0, 0, 0},
-	{IN("a.\r\nb.b\r\n.\r\n"), SMTP_DATA_END, "a.\r\nb.b\r\n", 0, 0, 0},
-	{IN("a\r\n"), SMTP_DATA_MORE, "a\r\n", 0, 0, 0},
-	/* the smuggling family: none of these ends the data, each is fatal */
-	{IN("a\n.\nMAIL FROM:<x@y>\r\n"), SMTP_DATA_BAD, NULL, 0, '\n', 0},
-	{IN("a\r.\rMAIL FROM:<x@y>\r\n"), SMTP_DATA_BAD, NULL, 0, '\r', 0},
-	{IN("a\r\n.\nMAIL FROM:<x@y>\r\n"), SMTP_DATA_BAD, NULL, 0, '\n', 0},
-	{IN("a\n.\r\nMAIL FROM:<x@y>\r\n"), SMTP_DATA_BAD, NULL, 0, '\n', 0},
-	{IN("a\r\n.\r.\r\n"), SMTP_DATA_BAD, NULL, 0, '\r', 0},
-	{IN("a\r\n\0.\r\nMAIL"), SMTP_DATA_BAD, NULL, 0, '\0', 0},
-	{IN("a\r\nb\rc\r\n.\r\n"), SMTP_DATA_BAD, NULL, 0, '\r', 0},
-	{IN("\n"), SMTP_DATA_BAD, NULL, 0, '\n', 0},
-	/* max_line is 10 below: 8 octets + CRLF fits, 9 + CRLF does not */
-	{IN("12345678\r\n.\r\n"), SMTP_DATA_END, "12345678\r\n", 0, 0, 0},
-	{IN("123456789\r\n.\r\n"), SMTP_DATA_END, "123456789\r\n", 0, 0, 1},
+    {IN(".\r\n"), SMTP_DATA_END, "", 0, 0, 0},
+    {IN("a\r\n.\r\n"), SMTP_DATA_END, "a\r\n", 0, 0, 0},
+    {IN("a\r\n..b\r\n.x\r\n.\r\nMAIL"), SMTP_DATA_END, "a\r\n.b\r\nx\r\n", 4, 0, 0},
+    {IN("a\r\n..\r\n.\r\n"), SMTP_DATA_END, "a\r\n.\r\n", 0, 0, 0},
+    {IN("a.\r\nb.b\r\n.\r\n"), SMTP_DATA_END, "a.\r\nb.b\r\n", 0, 0, 0},
+    {IN("a\r\n"), SMTP_DATA_MORE, "a\r\n", 0, 0, 0},
+    /* the smuggling family: none of these ends the data, each is fatal */
+    {IN("a\n.\nMAIL FROM:<x@y>\r\n"), SMTP_DATA_BAD, NULL, 0, '\n', 0},
+    {IN("a\r.\rMAIL FROM:<x@y>\r\n"), SMTP_DATA_BAD, NULL, 0, '\r', 0},
+    {IN("a\r\n.\nMAIL FROM:<x@y>\r\n"), SMTP_DATA_BAD, NULL, 0, '\n', 0},
+    {IN("a\n.\r\nMAIL FROM:<x@y>\r\n"), SMTP_DATA_BAD, NULL, 0, '\n', 0},
+    {IN("a\r\n.\r.\r\n"), SMTP_DATA_BAD, NULL, 0, '\r', 0},
+    {IN("a\r\n\0.\r\nMAIL"), SMTP_DATA_BAD, NULL, 0, '\0', 0},
+    {IN("a\r\nb\rc\r\n.\r\n"), SMTP_DATA_BAD, NULL, 0, '\r', 0},
+    {IN("\n"), SMTP_DATA_BAD, NULL, 0, '\n', 0},
+    /* max_line is 10 below: 8 octets + CRLF fits, 9 + CRLF does not */
+    {IN("12345678\r\n.\r\n"), SMTP_DATA_END, "12345678\r\n", 0, 0, 0},
+    {IN("123456789\r\n.\r\n"), SMTP_DATA_END, "123456789\r\n", 0, 0, 1},
 };
 
 static const struct ds_case chunk_cases[] = {
-	{IN("a\r\n.\r\nb"), SMTP_DATA_END, "a\r\n.\r\nb\r\n", 0, 0, 0}, /* dots are data */
-	{IN("a\r\n..\r\n"), SMTP_DATA_END, "a\r\n..\r\n", 0, 0, 0},
-	{IN("a\nb"), SMTP_DATA_BAD, NULL, 0, '\n', 0},
-	{IN("a\rb"), SMTP_DATA_BAD, NULL, 0, '\r', 0},
-	{IN("a\r"), SMTP_DATA_BAD, NULL, 0, '\r', 0}, /* dangling CR at the end */
-	{IN("a\0b"), SMTP_DATA_BAD, NULL, 0, '\0', 0},
+    {IN("a\r\n.\r\nb"), SMTP_DATA_END, "a\r\n.\r\nb\r\n", 0, 0, 0}, /* dots are data */
+    {IN("a\r\n..\r\n"), SMTP_DATA_END, "a\r\n..\r\n", 0, 0, 0},
+    {IN("a\nb"), SMTP_DATA_BAD, NULL, 0, '\n', 0},
+    {IN("a\rb"), SMTP_DATA_BAD, NULL, 0, '\r', 0},
+    {IN("a\r"), SMTP_DATA_BAD, NULL, 0, '\r', 0}, /* dangling CR at the end */
+    {IN("a\0b"), SMTP_DATA_BAD, NULL, 0, '\0', 0},
 };
 
 static void emit(void *arg, const char *p, size_t len)
@@ -61,7 +61,7 @@ static void emit(void *arg, const char *p, size_t len)
 
 /* Feed c->in in pieces cut at `split` (0 = whole); returns status, output in out. */
 static enum smtp_data_status run(const struct ds_case *c, enum smtp_data_mode mode, size_t split,
-				 struct buf *out, size_t *rest, struct smtp_data_decoder *d)
+                                 struct buf *out, size_t *rest, struct smtp_data_decoder *d)
 {
 	size_t off = 0;
 	enum smtp_data_status st = SMTP_DATA_MORE;
@@ -99,7 +99,8 @@ static void check_cases(const struct ds_case *cases, size_t n, enum smtp_data_mo
 			enum smtp_data_status st = run(c, mode, split, &out, &rest, &d);
 
 			if (st != c->st)
-				fail_msg("case %zu split %zu: status %d, want %d", i, split, st, c->st);
+				fail_msg("case %zu split %zu: status %d, want %d", i, split, st,
+				         c->st);
 			if (st == SMTP_DATA_BAD) {
 				assert_int_equal(d.bad_byte, c->bad);
 				continue;
@@ -143,7 +144,8 @@ static void test_runs(void **state)
 	}
 	buf_init(&out, sizeof body + 1);
 	smtp_data_init(&d, SMTP_DATA_DOT, 1000);
-	assert_int_equal(smtp_data_decode(&d, body, sizeof body, &used, emit, &out), SMTP_DATA_MORE);
+	assert_int_equal(smtp_data_decode(&d, body, sizeof body, &used, emit, &out),
+	                 SMTP_DATA_MORE);
 	assert_int_equal(used, sizeof body);
 	assert_int_equal(out.len, sizeof body);
 	assert_memory_equal(out.p, body, sizeof body);
@@ -153,9 +155,9 @@ static void test_runs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_dot_mode),
-		cmocka_unit_test(test_chunk_mode),
-		cmocka_unit_test(test_runs),
+	    cmocka_unit_test(test_dot_mode),
+	    cmocka_unit_test(test_chunk_mode),
+	    cmocka_unit_test(test_runs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -33,18 +33,27 @@ static void test_match(void **state)
 		const char *ip;
 		int in;
 	} cases[] = {
-		{"127.0.0.1", 1},       {"127.255.255.254", 1}, {"128.0.0.1", 0},
-		{"192.0.2.7", 1},       {"192.0.2.8", 0},       {"::1", 1},
-		{"::2", 0},             {"::ffff:127.0.0.9", 1}, {"2001:db8:0:1::5", 1},
-		{"2001:db8:0:2::5", 0}, {"10.1.2.3", 1},         {"10.1.3.3", 0},
-		{"not an ip", 0},       {"", 0},
+	    {"127.0.0.1", 1},
+	    {"127.255.255.254", 1},
+	    {"128.0.0.1", 0},
+	    {"192.0.2.7", 1},
+	    {"192.0.2.8", 0},
+	    {"::1", 1},
+	    {"::2", 0},
+	    {"::ffff:127.0.0.9", 1},
+	    {"2001:db8:0:1::5", 1},
+	    {"2001:db8:0:2::5", 0},
+	    {"10.1.2.3", 1},
+	    {"10.1.3.3", 0},
+	    {"not an ip", 0},
+	    {"", 0},
 	};
 	struct netlist nl;
 
 	(void)state;
 	assert_int_equal(netlist_parse(&nl, "127.0.0.0/8, ::1/128,192.0.2.7,2001:db8:0:1::/64,"
-					    "10.1.2.0/24"),
-			 0);
+	                                    "10.1.2.0/24"),
+	                 0);
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		if (netlist_match(&nl, cases[i].ip) != cases[i].in)
 			fail_msg("%s: want %d", cases[i].ip, cases[i].in);
@@ -65,8 +74,8 @@ static void test_match(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse),
-		cmocka_unit_test(test_match),
+	    cmocka_unit_test(test_parse),
+	    cmocka_unit_test(test_match),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
