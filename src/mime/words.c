@@ -80,13 +80,13 @@ static int q_decode(const char *p, size_t len, struct buf *out)
 			p = u + 1;
 		} else {
 			unsigned hb = 0;
-			unsigned char o;
+			unsigned char o[4]; /* a bad escape comes back as its 3 bytes */
 			size_t n = 0;
 
 			if (e - u >= 3)
-				n = mime_qp_raw(u, 3, &o, &hb);
+				n = mime_qp_raw(u, 3, o, &hb);
 			if (n == 1 && hb == 0) {
-				c = (char)o;
+				c = (char)o[0];
 				p = u + 3;
 			} else {
 				c = '=';

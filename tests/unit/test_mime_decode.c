@@ -113,6 +113,8 @@ static void test_words(void **state)
 		{"Buy=?utf-8?Q?_now?=!", "Buy now!", 0, 0},
 		/* not a word: unknown encoding letter, missing end */
 		{"=?utf-8?X?abc?=", "=?utf-8?X?abc?=", 0, 0},
+		/* a bad Q escape is kept (fuzz_mime found it overran a 1-byte buffer) */
+		{"=?utf-8?Q?=4g?=", "=4g", 0, 1},
 		{"=?utf-8?Q?abc", "=?utf-8?Q?abc", 0, 0},
 		/* raw 8-bit: UTF-8 kept, else read as windows-1252 */
 		{"caf\xc3\xa9", "caf\xc3\xa9", 0, 0},
