@@ -48,6 +48,7 @@ struct scan_envelope {
 	char mail_from[512];
 	char rcpt[512];     /* first recipient (the tenant is chosen by it) */
 	char tenant[TENANT_NAME_MAX]; /* "" when unknown (mxtower scan on a file) */
+	char queue_id[32];  /* for the worker's log lines; "" when unknown */
 };
 
 struct scan_task {

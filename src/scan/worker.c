@@ -47,13 +47,6 @@
 /* The unprivileged user the worker becomes when started as root. */
 #define WORKER_USER "nobody"
 
-static const char *scan_action_name(enum policy_action a)
-{
-	static const char *const names[] = {"deliver", "tag", "quarantine", "reject"};
-
-	return (unsigned)a < 4 ? names[a] : "?";
-}
-
 static volatile sig_atomic_t worker_stop, worker_reload;
 static char worker_scratch[CONFIG_PATH];
 /* The tenant snapshot: opened as root before the drop (the connection keeps its files open),
@@ -263,6 +256,7 @@ static int worker_recv(int c, struct scan_wire_req *req)
 	req->env.mail_from[sizeof req->env.mail_from - 1] = '\0';
 	req->env.rcpt[sizeof req->env.rcpt - 1] = '\0';
 	req->env.tenant[sizeof req->env.tenant - 1] = '\0';
+	req->env.queue_id[sizeof req->env.queue_id - 1] = '\0';
 	return fd;
 }
 
@@ -320,8 +314,9 @@ static void worker_serve(const struct config *cfg, int c)
 	alarm(0);
 	stats_inc(STAT_SCANS);
 	stats_latency((uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000));
-	log_info("scan: verdict=%s action=%s score=%.2f virus=\"%s\" bytes=%llu ms=%ld",
-		 scan_verdict_name(res.verdict), scan_action_name(res.action), res.score, res.virus,
+	log_info("id=%s scan: verdict=%s action=%s score=%.2f virus=\"%s\" bytes=%llu ms=%ld",
+		 req.env.queue_id[0] ? req.env.queue_id : "-", scan_verdict_name(res.verdict),
+		 policy_action_name(res.action), res.score, res.virus,
 		 (unsigned long long)req.len,
 		 (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
 	worker_reply(c, &res);
