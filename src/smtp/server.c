@@ -449,12 +449,12 @@ static void conn_pump(struct conn *c)
 			if (!smtp_tls_established(c->tls))
 				break;
 			{
-				char desc[128];
+				char desc[96];
 
-				log_debug("smtp: client=%s TLS established: %s", c->ip,
-				          smtp_tls_describe(c->tls, desc, sizeof desc));
+				smtp_tls_describe(c->tls, desc, sizeof desc);
+				log_debug("smtp: client=%s TLS established: %s", c->ip, desc);
+				smtp_session_tls_started(c->sess, desc);
 			}
-			smtp_session_tls_started(c->sess);
 			conn_hold(c, srv->plain, (size_t)n);
 			continue;
 		}

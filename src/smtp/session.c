@@ -131,6 +131,7 @@ struct smtp_session *smtp_session_new(const struct smtp_session_params *p, const
 	s->txn.client_host = s->host;
 	s->txn.proto = s->proto;
 	s->txn.mail_from = s->mail_from;
+	s->txn.tls_info = s->tls_info;
 	session_set_proto(s);
 	return s;
 }
@@ -381,9 +382,10 @@ void smtp_session_drain(struct smtp_session *s)
 		session_after_command(s);
 }
 
-void smtp_session_tls_started(struct smtp_session *s)
+void smtp_session_tls_started(struct smtp_session *s, const char *info)
 {
 	s->tls = 1;
+	snprintf(s->tls_info, sizeof s->tls_info, "%s", info ? info : "");
 	s->esmtp = 0;
 	s->helo[0] = '\0';
 	buf_reset(&s->line);

@@ -52,7 +52,8 @@ struct smtp_txn {
 	char **rcpts;            /* accepted recipients, in order */
 	size_t nrcpts;
 	int smtputf8, body_8bit, tls;
-	uint64_t size_hint; /* SIZE= or 0 */
+	const char *tls_info; /* "TLSv1.3 TLS_AES_256_GCM_SHA384" or "" */
+	uint64_t size_hint;   /* SIZE= or 0 */
 };
 
 struct smtp_session_ops {
@@ -121,8 +122,9 @@ void smtp_session_data_done(struct smtp_session *s, const struct smtp_reply *r);
 void smtp_session_timeout(struct smtp_session *s);
 /* Shutting down: an idle session gets 421 now, a busy one after its transaction. */
 void smtp_session_drain(struct smtp_session *s);
-/* TLS is up: forget everything said before (RFC 3207 4.2). */
-void smtp_session_tls_started(struct smtp_session *s);
+/* TLS is up (info: protocol and cipher, for trace headers): forget everything said before
+ * (RFC 3207 4.2). */
+void smtp_session_tls_started(struct smtp_session *s, const char *info);
 
 /* Reply bytes to send; the caller sends them and buf_reset()s. */
 struct buf *smtp_session_output(struct smtp_session *s);

@@ -31,6 +31,7 @@ struct smtp_session {
 	char host[SMTP_HOST_MAX];
 	char helo[SMTP_HELO_MAX + 1];
 	char proto[8];
+	char tls_info[96];
 	struct buf line;
 	int line_overflow;
 	struct buf out;

@@ -87,13 +87,14 @@ static int q_received(struct qconn *qc, const struct smtp_txn *t)
 
 	localtime_r(&now, &tm);
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
-	n = snprintf(hdr, sizeof hdr,
-	             "Received: from %s (%s [%s])\r\n\tby %s (mxtower) with %s id %s%s%s%s;\r\n"
-	             "\t%s\r\n",
-	             t->helo, t->client_host[0] ? t->client_host : "unknown", t->client_ip,
-	             qc->d->cfg->smtp.hostname, t->proto, qc->id,
-	             t->nrcpts == 1 ? "\r\n\tfor <" : "", t->nrcpts == 1 ? t->rcpts[0] : "",
-	             t->nrcpts == 1 ? ">" : "", date);
+	n = snprintf(
+	    hdr, sizeof hdr,
+	    "Received: from %s (%s [%s])\r\n%s%s%s\tby %s (mxtower) with %s id %s%s%s%s;\r\n"
+	    "\t%s\r\n",
+	    t->helo, t->client_host[0] ? t->client_host : "unknown", t->client_ip,
+	    t->tls ? "\t(using " : "", t->tls ? t->tls_info : "", t->tls ? ")\r\n" : "",
+	    qc->d->cfg->smtp.hostname, t->proto, qc->id, t->nrcpts == 1 ? "\r\n\tfor <" : "",
+	    t->nrcpts == 1 ? t->rcpts[0] : "", t->nrcpts == 1 ? ">" : "", date);
 	if (n < 0 || (size_t)n >= sizeof hdr)
 		return -EINVAL;
 	return spool_write(qc->sp, hdr, (size_t)n);
@@ -187,14 +188,16 @@ static void q_on_commit(void *arg, int status)
 		log_warn("id=%s commit failed: %s; answered 452", qc->id, strerror(-status));
 		qc->d->tempfail++;
 	} else {
-		log_info("id=%s accepted from=<%s> nrcpt=%zu size=%llu tenant=%s verdict=%s "
-		         "score=%.1f action=%s%s dir=%s ms=%.1f%s",
-		         qc->id, qc->mail_from, qc->nrcpts, (unsigned long long)qc->bytes,
-		         qc->tenant, v ? scan_verdict_name(v->verdict) : "?", v ? v->score : 0.0,
-		         v ? policy_action_name(v->action) : "?",
-		         v && v->unscanned ? " unscanned" : "",
-		         quarantined ? "quarantine" : "active", q_elapsed_ms(qc),
-		         qc->orphan ? " (client gone before the reply)" : "");
+		log_info(
+		    "id=%s accepted from=<%s> nrcpt=%zu size=%llu tenant=%s verdict=%s "
+		    "score=%.1f action=%s%s dir=%s ms=%.1f%s",
+		    qc->id, qc->mail_from, qc->nrcpts, (unsigned long long)qc->bytes, qc->tenant,
+		    v && v->unscanned ? "unscanned"
+		    : v               ? scan_verdict_name(v->verdict)
+		                      : "?",
+		    v ? v->score : 0.0, v ? policy_action_name(v->action) : "?",
+		    v && v->unscanned ? " unscanned" : "", quarantined ? "quarantine" : "active",
+		    q_elapsed_ms(qc), qc->orphan ? " (client gone before the reply)" : "");
 		stats_inc(STAT_MSG_ACCEPTED);
 		stats_add(STAT_BYTES_IN, qc->bytes);
 		qc->d->accepted++;

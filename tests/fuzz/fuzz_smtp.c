@@ -129,7 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (w & SMTP_WANT_CLOSE)
 			break;
 		if (w & SMTP_WANT_TLS) {
-			smtp_session_tls_started(f.s);
+			smtp_session_tls_started(f.s, "TLSv1.3 FUZZ");
 			used = n;
 		}
 		if (w & SMTP_WANT_WAIT) {

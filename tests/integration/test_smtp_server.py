@@ -310,8 +310,12 @@ class SmtpdTest(unittest.TestCase):
             s.ehlo("client.test")
             s.sendmail("tls@sender.test", ["bob@acme.test"], mxtest.make_message(subject="tls"))
         self.assertTrue(os.path.exists(os.path.join(self.node.home, "tls", "cert.pem")))
+        self.assertEqual(os.stat(os.path.join(self.node.home, "tls", "key.pem")).st_mode & 0o777, 0o600)
         self.assertTrue(mxtest.wait_until(lambda: re.search(
             r"accepted from=<tls@sender\.test>", self.node.log()), 10))
+        got = queued_by_subject(self.node, b"tls")
+        self.assertRegex(got, rb"Received: from client\.test \(unknown \[127\.0\.0\.1\]\)\r\n"
+                              rb"\t\(using TLSv1\.[23] \S+\)\r\n\tby mx\.node1\.test \(mxtower\) with ESMTPS")
 
     def test_starttls_swaks(self):
         p = subprocess.run(["swaks", "--server", "127.0.0.1:%d" % self.node.smtp_port, "--tls",

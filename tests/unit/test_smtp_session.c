@@ -436,7 +436,7 @@ static void test_starttls_resets(void **state)
 	smtp_session_greet(f.s, SMTP_GREET_OK);
 	smtp_session_feed(f.s, IN("EHLO c\r\nSTARTTLS\r\nRCPT TO:<injected@client.example>\r\n"));
 	assert_int_equal(smtp_session_wants(f.s), SMTP_WANT_TLS);
-	smtp_session_tls_started(f.s);
+	smtp_session_tls_started(f.s, "TLSv1.3 TEST");
 	out = smtp_session_output(f.s);
 	buf_reset(out);
 	/* the pipelined plaintext RCPT was dropped; the TLS session needs EHLO again */
