@@ -3,8 +3,8 @@
  *
  * The whole message goes to libclamav as one map with mail parsing on, so libclamav decodes
  * the MIME parts and unpacks archives itself (zip in zip, cab, 7z, packed executables...).
- * When the MIME parser has decoded the leaves, each leaf is scanned as well: our parser and
- * libclamav's disagree on malformed mail in different ways, and malware hides in the gaps.
+ * Then every leaf our MIME parser decoded is scanned on its own (mail parsing off): our parser
+ * and libclamav's disagree on malformed mail in different ways, and malware hides in the gaps.
  *
  * Reload: the signature directory is fingerprinted (name, size, mtime, inode of each signature
  * file) once a tick; a different fingerprint builds a new engine, and only a compiled engine
@@ -330,10 +330,6 @@ static int av_scan(struct scan_task *t)
 		return 0;
 	for (const struct mime_part *p = t->mime->root; p; p = mime_part_next(p)) {
 		if (!mime_part_is_leaf(p) || p->decoded == NULL || p->decoded_len == 0)
-			continue;
-		/* Text leaves are in the message scan already; binary leaves may hide from
-		 * libclamav's own MIME parser when the structure is malformed. */
-		if (strcmp(p->type, "text") == 0)
 			continue;
 		r = av_scan_map((const char *)p->decoded, p->decoded_len, p->filename, 0, t, &vn);
 		if (r == 1) {
