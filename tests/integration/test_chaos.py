@@ -20,6 +20,7 @@ KILLS = int(os.environ.get("MXTEST_CHAOS_KILLS", "100"))
 # Bounded: the kill loop stops after this long even if fewer kills happened (and then fails).
 KILL_PHASE_SECONDS = 300
 MIN_AGE = 1.0
+MASTER_SHARE = 0.1
 
 
 def chaos_message(seq, tag):
@@ -83,7 +84,14 @@ class Chaos(unittest.TestCase):
             choices = [(k, p) for k, p in procs if now - first_seen[p] >= MIN_AGE]
             if not choices:
                 continue
-            kind, pid = rng.choice(choices)
+            # The master is one process in ~ten; weight it so, since every master kill costs a
+            # whole node restart (its children drain first), and the kill budget is bounded.
+            masters = [c for c in choices if c[0] == "master"]
+            others = [c for c in choices if c[0] != "master"]
+            if masters and (not others or rng.random() < MASTER_SHARE):
+                kind, pid = masters[0]
+            else:
+                kind, pid = rng.choice(others)
             try:
                 os.kill(pid, 9)
             except ProcessLookupError:
