@@ -13,6 +13,7 @@
 #include "scan/client.h"
 #include "scan/worker.h"
 
+#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,8 +262,15 @@ static void test_worker_signatures_and_reload(void **state)
 	waitpid(pid, NULL, 0);
 }
 
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
 int main(void)
 {
+	int rc;
+
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_verdict_from_worker),
 		cmocka_unit_test(test_deadline_when_nobody_accepts),
@@ -272,5 +280,7 @@ int main(void)
 
 	if (mkdtemp(home) == NULL)
 		return 1;
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	nftw(home, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return rc;
 }
