@@ -262,6 +262,70 @@ static void test_worker_signatures_and_reload(void **state)
 	waitpid(pid, NULL, 0);
 }
 
+static int connect_worker(void)
+{
+	struct sockaddr_un sa;
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	assert_true(s >= 0);
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s/run/scan.sock", home);
+	assert_int_equal(connect(s, (struct sockaddr *)&sa, sizeof sa), 0);
+	return s;
+}
+
+/* Bad requests: the worker drops the connection (EOF, no reply) and keeps serving. */
+static void test_worker_refuses_bad_requests(void **state)
+{
+	struct config cfg;
+	struct outcome o;
+	uv_loop_t loop;
+	char buf[64];
+	pid_t pid;
+	int ls, s, st;
+
+	make_config(&cfg, 10000);
+	ls = listen_socket(&cfg);
+	pid = fork();
+	if (pid == 0)
+		_exit(scan_worker_main(&cfg, ls, 0));
+	close(ls);
+
+	/* too short, no fd */
+	s = connect_worker();
+	assert_int_equal(send(s, "garbage", 7, 0), 7);
+	assert_int_equal(recv(s, buf, sizeof buf, 0), 0);
+	close(s);
+
+	/* right size, wrong magic, no fd */
+	{
+		static char req[4096 * 4];
+
+		s = connect_worker();
+		memset(req, 0x41, sizeof req);
+		send(s, req, sizeof req, 0);
+		assert_int_equal(recv(s, buf, sizeof buf, 0), 0);
+		close(s);
+	}
+	/* connected but silent: dropped after the worker's wait */
+	s = connect_worker();
+	assert_int_equal(recv(s, buf, sizeof buf, 0), 0);
+	close(s);
+
+	/* the worker is still there and answers a proper request */
+	uv_loop_init(&loop);
+	struct scan_client *c = scan_client_new(&loop, &cfg);
+	scan_once(&loop, c, "Subject: ok\r\n\r\nfine\r\n", &o);
+	assert_int_equal(o.res.unscanned, 0);
+	scan_client_free(c);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	assert_int_equal(waitpid(pid, &st, WNOHANG), 0);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
+
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	return remove(path);
@@ -276,6 +340,7 @@ int main(void)
 		cmocka_unit_test(test_deadline_when_nobody_accepts),
 		cmocka_unit_test(test_no_socket),
 		cmocka_unit_test(test_worker_signatures_and_reload),
+		cmocka_unit_test(test_worker_refuses_bad_requests),
 	};
 
 	if (mkdtemp(home) == NULL)
