@@ -14,7 +14,8 @@
  *   PHISH_IMPERSONATE_CLIENT    display name uses the client's name, sender outside
  *   PHISH_IMPERSONATE_PERSON    display name is one of the client's people, sender outside
  *   PHISH_LINK_TEXT_MISMATCH    link text shows one domain, the link goes to another
- *   PHISH_REPLYTO_DIFFERS       Reply-To in another domain than From (more if freemail)
+ *   PHISH_REPLYTO_DIFFERS       Reply-To in another domain than From (more if freemail);
+ *                               not for list mail (List-Id, List-Post, Mailing-List)
  *   PHISH_FIRST_CONTACT         the client never received mail from this domain before
  */
 #include "scan/phish.h"
@@ -355,7 +356,10 @@ static int phish_scan(struct scan_task *t)
 		check_sender(t, fdom);
 	check_display(t, display, fdom);
 	reply = mime_header_get(t->mime->root, "Reply-To");
-	if (reply && fdom[0]) {
+	/* Mailing lists set Reply-To to the list: normal there, and most list mail is ham. */
+	if (reply && fdom[0] && !mime_header_get(t->mime->root, "List-Id") &&
+	    !mime_header_get(t->mime->root, "List-Post") &&
+	    !mime_header_get(t->mime->root, "Mailing-List")) {
 		phish_parse_address(reply, rd, sizeof rd, ra, sizeof ra, rdom, sizeof rdom);
 		if (rdom[0] && !same_org(rdom, fdom)) {
 			int fm = is_freemail(rdom) && !is_freemail(fdom);
