@@ -78,6 +78,15 @@ class Heuristics(unittest.TestCase):
         q = self.node.mx("quarantine", "list", "--json", check=True).stdout
         self.assertIn(one, q)
         self.assertEqual(self.sink.files(), [])  # nothing reached the client's server
+        # Deleted from quarantine, the sample stays for the analysts.
+        self.node.mx("quarantine", "delete", one, check=True)
+        after = {s["id"]: s for s in self.suspects()}
+        self.assertEqual(after[one]["where"], "archive")
+        self.assertIn("symbol: HEUR_EXECUTABLE", self.node.mx("suspect", "show", one, check=True).stdout)
+        again = os.path.join(self.node.tmp, "again.eml")
+        self.node.mx("suspect", "export", one, "--out", again, check=True)
+        with open(again, "rb") as f:
+            self.assertEqual(f.read(), sample)
 
     def test_scan_command_flags_the_executables(self):
         files = [os.path.join(TESTFILES, f) for f in sorted(os.listdir(TESTFILES))]
