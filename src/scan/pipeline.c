@@ -18,6 +18,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /*
@@ -27,9 +28,13 @@
  */
 #define SCAN_ARENA_CAP (192u * 1024 * 1024)
 #define SCAN_MAX_SCANNERS 32
+/* 30 s between init retries of a scanner that failed: its data may appear (a first `learn`,
+ * a first rules file), but a broken one must not fill the log every second. */
+#define SCAN_INIT_RETRY_S 30
 
 static int scanner_ok[SCAN_MAX_SCANNERS]; /* init succeeded */
 static int scanner_on[SCAN_MAX_SCANNERS]; /* selected by scan.scanners */
+static time_t init_retry_at[SCAN_MAX_SCANNERS];
 static int pipeline_ready;
 
 const char *scan_verdict_name(enum scan_verdict v)
@@ -202,7 +207,13 @@ void scan_pipeline_reload(const struct config *cfg)
 		if (!op->reload || !scanner_on[i])
 			continue;
 		if (!scanner_ok[i]) {
-			/* A scanner whose files were missing at start may come alive now. */
+			/* A scanner whose files were missing at start may come alive now; ask
+			 * every SCAN_INIT_RETRY_S, not every tick (a failing init logs). */
+			time_t now = time(NULL);
+
+			if (now < init_retry_at[i])
+				continue;
+			init_retry_at[i] = now + SCAN_INIT_RETRY_S;
 			if (op->init && op->init(cfg) == 0)
 				scanner_ok[i] = 1;
 			continue;
