@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -349,6 +350,43 @@ static void serve_drain(void)
 	log_info("stopped");
 }
 
+/*
+ * One node per home: an flock on run/master.lock, held by the master and inherited by its
+ * children (the lock belongs to the open file), so a new master also waits for the children of
+ * a killed one to finish draining before it touches the queue.
+ */
+static int serve_lock_home(const struct config *cfg)
+{
+	char path[CONFIG_PATH + 32], pid[32];
+	int fd;
+
+	if (config_path(cfg, "run/master.lock", path, sizeof path) < 0)
+		return -1;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		log_error("cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	for (int tries = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; tries++) {
+		if (errno != EWOULDBLOCK || tries >= SERVE_BIND_RETRY_SECONDS * 10) {
+			ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+
+			pid[n > 0 ? n : 0] = '\0';
+			log_error("another node runs on %s (master pid %s)", cfg->home,
+				  pid[0] ? pid : "?");
+			close(fd);
+			return -1;
+		}
+		if (tries == 0)
+			log_warn("home %s is locked, waiting for the previous node to stop", cfg->home);
+		usleep(100000);
+	}
+	snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, strlen(pid), 0) < 0)
+		log_warn("cannot write %s: %s", path, strerror(errno));
+	return fd; /* kept open for the life of the node */
+}
+
 static int serve_prepare_home(const struct config *cfg)
 {
 	static const char *const dirs[] = {"", "/run", "/db", "/signatures", "/central", "/rules"};
@@ -398,7 +436,7 @@ int cmd_serve(int argc, char **argv)
 		free(orig);
 		return 2;
 	}
-	if (serve_prepare_home(&serve.cfg) < 0)
+	if (serve_prepare_home(&serve.cfg) < 0 || serve_lock_home(&serve.cfg) < 0)
 		return 1;
 	q = queue_open(&serve.cfg);
 	if (q == NULL)
