@@ -24,15 +24,15 @@
 #include <unistd.h>
 
 static const char queue_usage[] =
-	"usage: mxtower queue list [--json]       one line per message: id, dir, age, size,\n"
-	"                                         sender, recipients, state\n"
-	"       mxtower queue show ID [--json]    envelope, verdict and headers of one message\n"
-	"       mxtower queue hold ID             keep it from delivery (to hold/)\n"
-	"       mxtower queue release ID          from hold/, quarantine/ or deferred/ to active/\n"
-	"       mxtower queue delete ID           remove it (no DSN)\n"
-	"       mxtower queue flush               try every deferred message now\n"
-	"       mxtower queue stuck [--json]      messages copied to the central location\n"
-	"Common options: -c FILE, --home DIR, -o section.key=value.\n";
+    "usage: mxtower queue list [--json]       one line per message: id, dir, age, size,\n"
+    "                                         sender, recipients, state\n"
+    "       mxtower queue show ID [--json]    envelope, verdict and headers of one message\n"
+    "       mxtower queue hold ID             keep it from delivery (to hold/)\n"
+    "       mxtower queue release ID          from hold/, quarantine/ or deferred/ to active/\n"
+    "       mxtower queue delete ID           remove it (no DSN)\n"
+    "       mxtower queue flush               try every deferred message now\n"
+    "       mxtower queue stuck [--json]      messages copied to the central location\n"
+    "Common options: -c FILE, --home DIR, -o section.key=value.\n";
 
 /* The headers shown by `show` are cut at this size. */
 #define SHOW_HEADERS_MAX 16384
@@ -68,7 +68,7 @@ static const char *msg_state(const struct queue_msg *m, char *out, size_t outsz)
 	switch (m->dir) {
 	case QUEUE_DEFERRED:
 		snprintf(out, outsz, "deferred attempts=%u done=%zu/%zu", m->env.attempts, done,
-			 m->env.nrcpts);
+		         m->env.nrcpts);
 		break;
 	case QUEUE_HOLD:
 		snprintf(out, outsz, "held");
@@ -77,8 +77,9 @@ static const char *msg_state(const struct queue_msg *m, char *out, size_t outsz)
 		snprintf(out, outsz, "quarantined");
 		break;
 	default:
-		snprintf(out, outsz, "%s%s done=%zu/%zu", m->env.verdict.unscanned ? "unscanned " : "",
-			 queue_dir_name(m->dir), done, m->env.nrcpts);
+		snprintf(out, outsz, "%s%s done=%zu/%zu",
+		         m->env.verdict.unscanned ? "unscanned " : "", queue_dir_name(m->dir), done,
+		         m->env.nrcpts);
 	}
 	return out;
 }
@@ -124,7 +125,8 @@ static void print_msg(struct list_ctx *c, const struct queue_msg *m, const char 
 		return;
 	}
 	if (!loaded) {
-		printf("%-20s %-10s %6s %8s %s\n", id, queue_dir_name(c->dir), "-", "-", "(unreadable)");
+		printf("%-20s %-10s %6s %8s %s\n", id, queue_dir_name(c->dir), "-", "-",
+		       "(unreadable)");
 		return;
 	}
 	printf("%-20s %-10s %5lds %8llu <%s> ", id, queue_dir_name(c->dir), age,
@@ -150,7 +152,7 @@ static int list_one(void *arg, const char *id)
 static int cmd_list(struct queue *q, int json)
 {
 	static const enum queue_dir dirs[] = {QUEUE_ACTIVE, QUEUE_DEFERRED, QUEUE_HOLD,
-					      QUEUE_QUARANTINE, QUEUE_CORRUPT};
+	                                      QUEUE_QUARANTINE, QUEUE_CORRUPT};
 	struct list_ctx c = {.q = q, .json = json, .now = time(NULL)};
 
 	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
@@ -175,8 +177,8 @@ static int cmd_show(struct queue *q, const char *id, int json)
 		return 1;
 	}
 	if ((r = queue_msg_load(q, d, id, &m)) < 0) {
-		fprintf(stderr, "mxtower queue: %s in %s is unreadable: %s\n", id, queue_dir_name(d),
-			r == -EBADMSG ? "no END record" : strerror(-r));
+		fprintf(stderr, "mxtower queue: %s in %s is unreadable: %s\n", id,
+		        queue_dir_name(d), r == -EBADMSG ? "no END record" : strerror(-r));
 		return 1;
 	}
 	if (json) {
@@ -203,12 +205,13 @@ static int cmd_show(struct queue *q, const char *id, int json)
 	       m.env.verdict.unscanned, m.env.verdict.virus[0] ? " virus=" : "",
 	       safe(m.env.verdict.virus, a, sizeof a));
 	for (unsigned i = 0; i < m.env.verdict.nsym; i++)
-		printf("symbol: %s %.2f %s\n", m.env.verdict.sym[i].name, m.env.verdict.sym[i].score,
-		       safe(m.env.verdict.sym[i].detail, a, sizeof a));
+		printf("symbol: %s %.2f %s\n", m.env.verdict.sym[i].name,
+		       m.env.verdict.sym[i].score, safe(m.env.verdict.sym[i].detail, a, sizeof a));
 	printf("size: %llu\n\n", (unsigned long long)m.env.body_len);
 	fd = queue_msg_open(q, d, id);
 	if (fd >= 0) {
-		size_t want = m.env.body_len < SHOW_HEADERS_MAX ? (size_t)m.env.body_len : SHOW_HEADERS_MAX;
+		size_t want =
+		    m.env.body_len < SHOW_HEADERS_MAX ? (size_t)m.env.body_len : SHOW_HEADERS_MAX;
 
 		n = pread(fd, hdr, want, (off_t)m.env.body_off);
 		if (n > 0) {
@@ -220,7 +223,8 @@ static int cmd_show(struct queue *q, const char *id, int json)
 				end[2] = '\0';
 			/* Header bytes are peer data: escape what is not printable. */
 			for (char *c = hdr; *c; c++)
-				if (((unsigned char)*c < 0x20 && *c != '\r' && *c != '\n' && *c != '\t') ||
+				if (((unsigned char)*c < 0x20 && *c != '\r' && *c != '\n' &&
+				     *c != '\t') ||
 				    *c == 0x7f)
 					*c = '?';
 			fputs(hdr, stdout);
@@ -236,7 +240,7 @@ static int cmd_show(struct queue *q, const char *id, int json)
 #define MOVE_TRIES 5
 
 static int cmd_move_once(const struct config *cfg, struct queue *q, const char *verb,
-			 const char *id);
+                         const char *id);
 
 static int cmd_move(const struct config *cfg, struct queue *q, const char *verb, const char *id)
 {
@@ -246,14 +250,15 @@ static int cmd_move(const struct config *cfg, struct queue *q, const char *verb,
 		if ((r = cmd_move_once(cfg, q, verb, id)) != -ENOENT)
 			break;
 	if (r == -ENOENT) {
-		fprintf(stderr, "mxtower queue: %s %s: the message keeps moving; try again\n", verb, id);
+		fprintf(stderr, "mxtower queue: %s %s: the message keeps moving; try again\n", verb,
+		        id);
 		r = 1;
 	}
 	return r;
 }
 
 static int cmd_move_once(const struct config *cfg, struct queue *q, const char *verb,
-			 const char *id)
+                         const char *id)
 {
 	enum queue_dir d;
 	int r;
@@ -268,7 +273,8 @@ static int cmd_move_once(const struct config *cfg, struct queue *q, const char *
 			return 0;
 		}
 		if (d != QUEUE_ACTIVE && d != QUEUE_DEFERRED) {
-			fprintf(stderr, "mxtower queue: %s is in %s/, not held\n", id, queue_dir_name(d));
+			fprintf(stderr, "mxtower queue: %s is in %s/, not held\n", id,
+			        queue_dir_name(d));
 			return 1;
 		}
 		r = queue_msg_move(q, id, d, QUEUE_HOLD);
@@ -278,7 +284,8 @@ static int cmd_move_once(const struct config *cfg, struct queue *q, const char *
 			return 0;
 		}
 		if (d == QUEUE_CORRUPT) {
-			fprintf(stderr, "mxtower queue: %s is corrupt and cannot be delivered\n", id);
+			fprintf(stderr, "mxtower queue: %s is corrupt and cannot be delivered\n",
+			        id);
 			return 1;
 		}
 		r = queue_msg_release(cfg, q, id, d);
@@ -297,8 +304,10 @@ static int cmd_move_once(const struct config *cfg, struct queue *q, const char *
 		fprintf(stderr, "mxtower queue: %s %s: %s\n", verb, id, strerror(-r));
 		return 1;
 	}
-	printf("%s: %s\n", id, strcmp(verb, "hold") == 0 ? "held" :
-	       strcmp(verb, "release") == 0 ? "released" : "deleted");
+	printf("%s: %s\n", id,
+	       strcmp(verb, "hold") == 0      ? "held"
+	       : strcmp(verb, "release") == 0 ? "released"
+	                                      : "deleted");
 	return 0;
 }
 
@@ -353,7 +362,8 @@ static int cmd_stuck(const struct config *cfg, struct queue *q, int json)
 		r = queue_msg_load_path(path, de->d_name, &m);
 		n++;
 		if (r < 0) {
-			printf(json ? "{\"id\":\"%s\",\"state\":\"unreadable\"}\n" : "%s (unreadable)\n",
+			printf(json ? "{\"id\":\"%s\",\"state\":\"unreadable\"}\n"
+			            : "%s (unreadable)\n",
 			       de->d_name);
 			continue;
 		}
@@ -374,7 +384,8 @@ static int cmd_stuck(const struct config *cfg, struct queue *q, int json)
 			       (long)(now - (time_t)m.env.arrival_sec), m.env.attempts,
 			       safe(m.env.sender, a, sizeof a));
 			for (size_t i = 0; i < m.env.nrcpts; i++)
-				printf("%s%s", i ? "," : "", safe(m.env.rcpts[i].addr, b, sizeof b));
+				printf("%s%s", i ? "," : "",
+				       safe(m.env.rcpts[i].addr, b, sizeof b));
 			printf(" %s\n", safe(m.env.last_error, a, sizeof a));
 		}
 		queue_msg_free(&m);
@@ -414,7 +425,8 @@ int cmd_queue(int argc, char **argv)
 		}
 	}
 	if ((strcmp(sub, "show") == 0 || strcmp(sub, "hold") == 0 || strcmp(sub, "release") == 0 ||
-	     strcmp(sub, "delete") == 0) && id == NULL) {
+	     strcmp(sub, "delete") == 0) &&
+	    id == NULL) {
 		fprintf(stderr, "mxtower queue %s: which queue id?\n", sub);
 		return 2;
 	}
@@ -427,7 +439,7 @@ int cmd_queue(int argc, char **argv)
 	else if (strcmp(sub, "show") == 0)
 		ret = cmd_show(q, id, json);
 	else if (strcmp(sub, "hold") == 0 || strcmp(sub, "release") == 0 ||
-		 strcmp(sub, "delete") == 0)
+	         strcmp(sub, "delete") == 0)
 		ret = cmd_move(&cfg, q, sub, id);
 	else if (strcmp(sub, "flush") == 0)
 		ret = cmd_flush(&cfg, q);

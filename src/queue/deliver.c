@@ -32,13 +32,21 @@ void qmgr_job_work(uv_work_t *w)
 	struct qmsg *msg = j->msg;
 	const struct envelope *e = &msg->m.env;
 	struct smtp_client_opts opts = {
-		.helo = j->qm->cfg.smtp.hostname, .tls = j->qm->tls, .timeout_s = QMGR_IO_TIMEOUT,
+	    .helo = j->qm->cfg.smtp.hostname,
+	    .tls = j->qm->tls,
+	    .timeout_s = QMGR_IO_TIMEOUT,
 	};
 	struct smtp_client_msg cm = {
-		.from = e->sender, .rcpts = j->rcpts, .nrcpts = j->n, .body_8bit = e->body_8bit,
-		.smtputf8 = e->smtputf8,
-		.prefix = msg->prefix, .prefix_len = msg->prefix_len, .fd = msg->fd,
-		.off = e->body_off, .len = e->body_len,
+	    .from = e->sender,
+	    .rcpts = j->rcpts,
+	    .nrcpts = j->n,
+	    .body_8bit = e->body_8bit,
+	    .smtputf8 = e->smtputf8,
+	    .prefix = msg->prefix,
+	    .prefix_len = msg->prefix_len,
+	    .fd = msg->fd,
+	    .off = e->body_off,
+	    .len = e->body_len,
 	};
 	int reused = j->conn != NULL;
 	int marked = 0;
@@ -47,7 +55,8 @@ void qmgr_job_work(uv_work_t *w)
 		int accepted = 0;
 
 		if (j->conn == NULL) {
-			j->conn = smtp_client_connect(j->dest->host, j->dest->port, &opts, &j->final);
+			j->conn =
+			    smtp_client_connect(j->dest->host, j->dest->port, &opts, &j->final);
 			if (j->conn == NULL) {
 				j->rc = -ECONNREFUSED;
 				for (size_t i = 0; i < j->n; i++)
@@ -80,7 +89,8 @@ void qmgr_job_work(uv_work_t *w)
 				marked++;
 		}
 		if (marked > 0 && fdatasync(msg->fd) < 0)
-			log_warn("id=%s qmgr: fdatasync after delivery: %s", msg->id, strerror(errno));
+			log_warn("id=%s qmgr: fdatasync after delivery: %s", msg->id,
+			         strerror(errno));
 	}
 }
 
@@ -109,7 +119,8 @@ char *qmgr_delivery_headers(const struct qmgr *qm, const struct qmsg *msg, size_
 {
 	const struct envelope *e = &msg->m.env;
 	const struct scan_result *v = &e->verdict;
-	const struct tenant *t = e->tenant && e->tenant[0] ? tenant_map_name(qm->map, e->tenant) : NULL;
+	const struct tenant *t =
+	    e->tenant && e->tenant[0] ? tenant_map_name(qm->map, e->tenant) : NULL;
 	double required = t ? t->policy.tag_at : 5.0;
 	char word[SCAN_VIRUS_MAX + 64];
 	struct buf b;
@@ -119,8 +130,8 @@ char *qmgr_delivery_headers(const struct qmgr *qm, const struct qmsg *msg, size_
 	/* DSNs we made ourselves carry no verdict to report. */
 	if (e->proto == NULL || strcmp(e->proto, "DSN") != 0) {
 		buf_printf(&b, "X-Spam-Status: %s, score=%.1f required=%.1f tests=",
-			   v->score >= required || v->verdict == VERDICT_SPAM ? "Yes" : "No", v->score,
-			   required);
+		           v->score >= required || v->verdict == VERDICT_SPAM ? "Yes" : "No",
+		           v->score, required);
 		col = (size_t)b.len - (size_t)(strrchr(b.p, '\n') ? strrchr(b.p, '\n') - b.p : 0);
 		if (v->nsym == 0)
 			fold_append(&b, &col, "none", " ");

@@ -35,7 +35,7 @@ void dsn_status(const struct dsn_rcpt *r, char out[16]);
  * hostname: our name (Reporting-MTA). now: the date to put in it.
  */
 int dsn_build(struct buf *b, const char *hostname, const struct queue_msg *orig,
-	      const char *headers, size_t hlen, const struct dsn_rcpt *r, size_t n, time_t now);
+              const char *headers, size_t hlen, const struct dsn_rcpt *r, size_t n, time_t now);
 
 /*
  * Build and queue a DSN for orig (fd open on its file, to quote its headers) into active/.
@@ -43,7 +43,7 @@ int dsn_build(struct buf *b, const char *hostname, const struct queue_msg *orig,
  * 0 and the new id in dsn_id, -EPERM for the null sender (nothing queued), or -errno.
  */
 int dsn_queue(struct queue *q, const struct config *cfg, const struct queue_msg *orig, int fd,
-	      const char *sender_tenant, const struct dsn_rcpt *r, size_t n, char *dsn_id,
-	      size_t idsz);
+              const char *sender_tenant, const struct dsn_rcpt *r, size_t n, char *dsn_id,
+              size_t idsz);
 
 #endif

@@ -66,7 +66,7 @@ static int rec(struct buf *b, char key, const char *v)
 void envelope_q_format(char out[ENVELOPE_Q_WIDTH + 1], uint32_t attempts, uint64_t next_try)
 {
 	snprintf(out, ENVELOPE_Q_WIDTH + 1, "%010u %020llu", (unsigned)attempts,
-		 (unsigned long long)next_try);
+	         (unsigned long long)next_try);
 }
 
 void envelope_l_format(char out[ENVELOPE_ERR_WIDTH + 1], const char *err)
@@ -100,7 +100,7 @@ int envelope_head_encode(struct buf *b, const struct envelope_head *h)
 	envelope_l_format(l, "");
 	if (buf_puts(b, ENVELOPE_MAGIC) < 0 ||
 	    buf_printf(b, "A %llu.%06llu\n", (unsigned long long)h->arrival_sec,
-		       (unsigned long long)h->arrival_usec) < 0)
+	               (unsigned long long)h->arrival_usec) < 0)
 		return -ENOSPC;
 	if ((r = rec(b, 'T', h->tenant)) < 0 || (r = rec(b, 'C', h->client_ip)) < 0 ||
 	    (r = rec(b, 'N', h->client_host)) < 0 || (r = rec(b, 'H', h->helo)) < 0 ||
@@ -108,7 +108,7 @@ int envelope_head_encode(struct buf *b, const struct envelope_head *h)
 	    (r = rec(b, 'V', h->ret)) < 0 || (r = rec(b, 'Z', h->envid)) < 0)
 		return r;
 	if (buf_printf(b, "O %d %d\nQ %s\nL %s\n", h->smtputf8 ? 1 : 0, h->body_8bit ? 1 : 0, q,
-		       l) < 0)
+	               l) < 0)
 		return -ENOSPC;
 	for (size_t i = 0; i < h->nrcpts; i++) {
 		if (buf_printf(b, "R %c ", RCPT_PENDING) < 0)
@@ -126,7 +126,7 @@ int envelope_trailer_encode(struct buf *b, const struct scan_result *v, uint64_t
 	int r;
 
 	if (buf_printf(b, "W %d %d %.6f %d\n", (int)v->verdict, (int)v->action, v->score,
-		       v->unscanned ? 1 : 0) < 0)
+	               v->unscanned ? 1 : 0) < 0)
 		return -ENOSPC;
 	if (v->virus[0]) {
 		if (buf_puts(b, "G ") < 0)
@@ -276,7 +276,7 @@ int envelope_has_end(const char *p, size_t len)
 void envelope_free(struct envelope *e)
 {
 	char **strs[] = {&e->tenant, &e->client_ip, &e->client_host, &e->helo,
-			 &e->proto,  &e->sender,    &e->ret,         &e->envid};
+	                 &e->proto,  &e->sender,    &e->ret,         &e->envid};
 
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
 		free(*strs[i]);
@@ -317,25 +317,43 @@ static int parse_head(struct cursor *c, size_t end, struct envelope *e)
 
 			if (dot == NULL)
 				return -EINVAL;
-			if (parse_u64_n(s.p, (size_t)(dot - s.p), 0, UINT64_MAX / 2, &e->arrival_sec) < 0 ||
+			if (parse_u64_n(s.p, (size_t)(dot - s.p), 0, UINT64_MAX / 2,
+			                &e->arrival_sec) < 0 ||
 			    parse_u64_n(dot + 1, s.len - (size_t)(dot - s.p) - 1, 0, 999999,
-					&e->arrival_usec) < 0)
+			                &e->arrival_usec) < 0)
 				return -EINVAL;
 			break;
 		}
-		case 'T': dst = &e->tenant; break;
-		case 'C': dst = &e->client_ip; break;
-		case 'N': dst = &e->client_host; break;
-		case 'H': dst = &e->helo; break;
-		case 'P': dst = &e->proto; break;
-		case 'F': dst = &e->sender; break;
-		case 'V': dst = &e->ret; break;
-		case 'Z': dst = &e->envid; break;
+		case 'T':
+			dst = &e->tenant;
+			break;
+		case 'C':
+			dst = &e->client_ip;
+			break;
+		case 'N':
+			dst = &e->client_host;
+			break;
+		case 'H':
+			dst = &e->helo;
+			break;
+		case 'P':
+			dst = &e->proto;
+			break;
+		case 'F':
+			dst = &e->sender;
+			break;
+		case 'V':
+			dst = &e->ret;
+			break;
+		case 'Z':
+			dst = &e->envid;
+			break;
 		case 'O': {
 			struct slice a = field(&v), b = v;
 			uint64_t x, y;
 
-			if (parse_u64_n(a.p, a.len, 0, 1, &x) < 0 || parse_u64_n(b.p, b.len, 0, 1, &y) < 0)
+			if (parse_u64_n(a.p, a.len, 0, 1, &x) < 0 ||
+			    parse_u64_n(b.p, b.len, 0, 1, &y) < 0)
 				return -EINVAL;
 			e->smtputf8 = (int)x;
 			e->body_8bit = (int)y;

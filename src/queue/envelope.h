@@ -46,10 +46,10 @@
 #define ENVELOPE_END_LEN 25
 
 /* Per-recipient state: one byte in the file. */
-#define RCPT_PENDING 'P'   /* not yet delivered */
-#define RCPT_DONE 'D'      /* accepted by the route's server */
-#define RCPT_FAILED 'F'    /* permanent failure; its DSN has been queued */
-#define RCPT_EXPIRED 'X'   /* max_lifetime passed; its DSN has been queued */
+#define RCPT_PENDING 'P' /* not yet delivered */
+#define RCPT_DONE 'D'    /* accepted by the route's server */
+#define RCPT_FAILED 'F'  /* permanent failure; its DSN has been queued */
+#define RCPT_EXPIRED 'X' /* max_lifetime passed; its DSN has been queued */
 
 struct envelope_rcpt {
 	char *addr;
@@ -64,10 +64,10 @@ struct envelope {
 	char *tenant, *client_ip, *client_host, *helo, *proto, *sender, *ret, *envid;
 	int smtputf8, body_8bit;
 	uint32_t attempts;
-	uint64_t next_try;   /* unix time; 0 = now */
-	uint64_t q_off;      /* file offset of the Q record's value (attempts) */
+	uint64_t next_try; /* unix time; 0 = now */
+	uint64_t q_off;    /* file offset of the Q record's value (attempts) */
 	char last_error[ENVELOPE_ERR_WIDTH + 1];
-	uint64_t l_off;      /* file offset of the L record's value */
+	uint64_t l_off; /* file offset of the L record's value */
 	struct envelope_rcpt *rcpts;
 	size_t nrcpts;
 	uint64_t body_off, body_len;

@@ -121,12 +121,13 @@ void qmgr_stuck_check(struct qmgr *qm, struct qmsg *msg, uint64_t now)
 	fs_mkdir_p(dir, 0700);
 	r = copy_file(src, dst);
 	if (r < 0) {
-		log_warn("id=%s qmgr: stuck, but the copy to central/ failed: %s", msg->id, strerror(-r));
+		log_warn("id=%s qmgr: stuck, but the copy to central/ failed: %s", msg->id,
+		         strerror(-r));
 		msg->central = 0;
 		return;
 	}
 	log_warn("id=%s qmgr: stuck age=%llus attempts=%u, copied to central/", msg->id,
-		 (unsigned long long)age, msg->attempts);
+	         (unsigned long long)age, msg->attempts);
 }
 
 static const char *fate_of(const struct envelope *e, const char *st)
@@ -166,7 +167,7 @@ static int bounce(struct qmgr *qm, struct qmsg *msg, const size_t *idx, size_t n
 		dr[k].expired = msg->rstate[i] == RCPT_EXPIRED;
 	}
 	r = dsn_queue(qm->q, &qm->cfg, &msg->m, msg->fd, sender_tenant(qm, e->sender), dr, n,
-		      dsn_id, sizeof dsn_id);
+	              dsn_id, sizeof dsn_id);
 	free(dr);
 	if (r == -EPERM) {
 		log_info("id=%s qmgr: null sender, no DSN", msg->id);
@@ -183,10 +184,11 @@ static int bounce(struct qmgr *qm, struct qmsg *msg, const size_t *idx, size_t n
 
 		queue_rcpt_write_state(msg->fd, &e->rcpts[i], msg->rstate[i]);
 		log_info("id=%s to=<%s> relay=%s status=%s dsn=%s (%s)", msg->id, e->rcpts[i].addr,
-			 msg->rroute[i] ? msg->rroute[i] : "none", what, dsn_id[0] ? dsn_id : "none",
-			 msg->rdiag[i] ? msg->rdiag[i] : "delivery time expired");
+		         msg->rroute[i] ? msg->rroute[i] : "none", what,
+		         dsn_id[0] ? dsn_id : "none",
+		         msg->rdiag[i] ? msg->rdiag[i] : "delivery time expired");
 		tracking_attempt(qm->trk, msg->id, e->rcpts[i].addr, msg->rroute[i], what,
-				 msg->rdiag[i]);
+		                 msg->rdiag[i]);
 	}
 	fdatasync(msg->fd);
 	return 0;
@@ -241,8 +243,8 @@ void qmgr_msg_finish(struct qmgr *qm, struct qmsg *msg)
 		return;
 	}
 	msg->attempts++;
-	msg->next_try = now + queue_backoff(msg->attempts, qm->cfg.queue.retry_min,
-					   qm->cfg.queue.retry_max);
+	msg->next_try =
+	    now + queue_backoff(msg->attempts, qm->cfg.queue.retry_min, qm->cfg.queue.retry_max);
 	r = queue_msg_set_retry(msg->fd, e, msg->attempts, msg->next_try, last_err ? last_err : "");
 	if (r < 0)
 		log_warn("id=%s qmgr: cannot record retry: %s", msg->id, strerror(-r));
@@ -253,15 +255,15 @@ void qmgr_msg_finish(struct qmgr *qm, struct qmsg *msg)
 		} else {
 			/* Moved or deleted behind our back (queue hold/delete): let it go. */
 			log_info("id=%s qmgr: not in active/ any more (%s), forgetting", msg->id,
-				 strerror(-r));
+			         strerror(-r));
 			qmgr_msg_forget(qm, msg);
 			return;
 		}
 	}
 	stats_inc(STAT_MSG_DEFERRED);
 	log_info("id=%s qmgr: deferred attempts=%u pending=%zu next_try=+%llus (%s)", msg->id,
-		 msg->attempts, pending, (unsigned long long)(msg->next_try - now),
-		 last_err ? last_err : "no reply");
+	         msg->attempts, pending, (unsigned long long)(msg->next_try - now),
+	         last_err ? last_err : "no reply");
 	qmgr_msg_release_round(msg);
 	msg->state = QM_WAITING;
 	qmgr_stuck_check(qm, msg, now);

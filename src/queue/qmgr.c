@@ -38,10 +38,10 @@
 #include <unistd.h>
 
 #define QMGR_TICK_MS 1000
-#define QMGR_SCAN_ACTIVE 5     /* ticks between scans of active/ (datagrams may be lost) */
-#define QMGR_SCAN_DEFERRED 30  /* ticks between scans of deferred/ (others may add mail) */
-#define QMGR_SCAN_OTHER 10     /* ticks between counts of hold/ and quarantine/ (gauges) */
-#define QMGR_REAP_INCOMING 60  /* ticks between sweeps of incoming/ for dead writers */
+#define QMGR_SCAN_ACTIVE 5    /* ticks between scans of active/ (datagrams may be lost) */
+#define QMGR_SCAN_DEFERRED 30 /* ticks between scans of deferred/ (others may add mail) */
+#define QMGR_SCAN_OTHER 10    /* ticks between counts of hold/ and quarantine/ (gauges) */
+#define QMGR_REAP_INCOMING 60 /* ticks between sweeps of incoming/ for dead writers */
 /* Pool threads: each delivery job blocks one for the length of an SMTP transaction. */
 #define QMGR_THREADS "64"
 /* Messages loaded at once (each holds an fd and its envelope). */
@@ -246,7 +246,8 @@ static void job_done(uv_work_t *w, int status)
 	for (size_t k = 0; k < j->n; k++) {
 		size_t i = j->idx[k];
 		const struct smtp_reply *rr = &j->replies[k];
-		const struct smtp_reply *eff = rr->code / 100 == 4 || rr->code / 100 == 5 ? rr : &j->final;
+		const struct smtp_reply *eff =
+		    rr->code / 100 == 4 || rr->code / 100 == 5 ? rr : &j->final;
 		const char *result;
 
 		if (j->rc == 0 && rr->code / 100 == 2 && j->final.code / 100 == 2) {
@@ -261,14 +262,16 @@ static void job_done(uv_work_t *w, int status)
 			result = "deferred";
 		}
 		free(msg->rdiag[i]);
-		msg->rdiag[i] = strdup(result[0] == 'd' && result[2] == 'l' ? j->final.text : eff->text);
+		msg->rdiag[i] =
+		    strdup(result[0] == 'd' && result[2] == 'l' ? j->final.text : eff->text);
 		msg->rroute[i] = d->route;
 		log_info("id=%s to=<%s> relay=%s tls=%s status=%s (%s)", msg->id, e->rcpts[i].addr,
-			 d->route, j->tls ? "yes" : "no", result[0] == 'f' ? "bounce-pending" : result,
-			 msg->rdiag[i] ? msg->rdiag[i] : "");
+		         d->route, j->tls ? "yes" : "no",
+		         result[0] == 'f' ? "bounce-pending" : result,
+		         msg->rdiag[i] ? msg->rdiag[i] : "");
 		if (result[0] != 'f') /* bounces are tracked when their DSN is queued */
 			tracking_attempt(qm->trk, msg->id, e->rcpts[i].addr, d->route, result,
-					 msg->rdiag[i]);
+			                 msg->rdiag[i]);
 	}
 	if (delivered) {
 		stats_inc(STAT_MSG_DELIVERED);
@@ -313,8 +316,8 @@ void qmgr_msg_dispatch(struct qmgr *qm, struct qmsg *msg)
 		tenant_map_rcpt(qm->map, e->rcpts[i].addr, &t);
 		if (t == NULL || t->route[0] == '\0') {
 			/* We never send anywhere not configured: wait for a tenant to appear. */
-			log_warn("id=%s to=<%s> qmgr: no tenant route for this domain, kept", msg->id,
-				 e->rcpts[i].addr);
+			log_warn("id=%s to=<%s> qmgr: no tenant route for this domain, kept",
+			         msg->id, e->rcpts[i].addr);
 			msg->rdiag[i] = strdup("451 4.4.0 no route configured for this domain");
 			continue;
 		}
@@ -352,7 +355,8 @@ static void msg_start(struct qmgr *qm, struct qmsg *msg)
 	if (msg->dir == QUEUE_DEFERRED) {
 		r = queue_msg_move(qm->q, msg->id, QUEUE_DEFERRED, QUEUE_ACTIVE);
 		if (r < 0) {
-			log_info("id=%s qmgr: gone from deferred/ (%s), forgetting", msg->id, strerror(-r));
+			log_info("id=%s qmgr: gone from deferred/ (%s), forgetting", msg->id,
+			         strerror(-r));
 			qmgr_msg_forget(qm, msg);
 			return;
 		}
@@ -369,8 +373,9 @@ static void msg_start(struct qmgr *qm, struct qmsg *msg)
 		int mr = queue_msg_move(qm->q, msg->id, msg->dir, QUEUE_CORRUPT);
 
 		log_error("id=%s qmgr: %s, moved to corrupt/%s", msg->id,
-			  r == -EBADMSG ? "no END record (incomplete file)" : "malformed queue file",
-			  mr < 0 ? " failed" : "");
+		          r == -EBADMSG ? "no END record (incomplete file)"
+		                        : "malformed queue file",
+		          mr < 0 ? " failed" : "");
 		qmgr_msg_forget(qm, msg);
 		return;
 	}
@@ -480,7 +485,8 @@ static void notify_one(struct qmgr *qm, const char *text)
 		return;
 	m = msg_find(qm, text);
 	if (m == NULL) {
-		if (queue_msg_find(qm->q, text, &d) < 0 || (d != QUEUE_ACTIVE && d != QUEUE_DEFERRED))
+		if (queue_msg_find(qm->q, text, &d) < 0 ||
+		    (d != QUEUE_ACTIVE && d != QUEUE_DEFERRED))
 			return;
 		m = msg_add(qm, text, d);
 	} else if (m->state == QM_WAITING && queue_msg_find(qm->q, text, &d) == 0) {
@@ -582,7 +588,8 @@ static void on_tick(uv_timer_t *t)
 	stats_heartbeat();
 	if (qm->draining) {
 		if (qm->jobs_running > 0 && qm->ticks >= QMGR_DRAIN_MS / QMGR_TICK_MS) {
-			log_warn("qmgr: drain timed out with %u transactions in flight", qm->jobs_running);
+			log_warn("qmgr: drain timed out with %u transactions in flight",
+			         qm->jobs_running);
 			_exit(0);
 		}
 		drain_check(qm);
@@ -740,7 +747,7 @@ int qmgr_main(const struct config *cfg)
 	queue_dir_foreach(qm->q, QUEUE_ACTIVE, on_active_file, qm);
 	queue_dir_foreach(qm->q, QUEUE_DEFERRED, on_deferred_file, qm);
 	log_info("qmgr: started, resuming %zu messages (removed %d incoming leftovers)", qm->nmsgs,
-		 r);
+	         r);
 	uv_timer_init(&loop, &qm->tick);
 	qm->tick.data = qm;
 	uv_timer_start(&qm->tick, on_tick, QMGR_TICK_MS, QMGR_TICK_MS);

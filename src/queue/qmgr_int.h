@@ -36,15 +36,15 @@ struct qmsg {
 	uint64_t arrival, next_try;
 	uint32_t attempts;
 	int unscanned;
-	int central;          /* already copied to the central location */
+	int central; /* already copied to the central location */
 	/* While QM_SCANNING / QM_BUSY: */
 	int fd;
 	struct queue_msg m;
-	int jobs;             /* delivery jobs not finished */
-	char *rstate;         /* per recipient: outcome of this round (RCPT_*) */
-	char **rdiag;         /* per recipient: the reply that decided it (malloc'd or NULL) */
-	char **rroute;        /* per recipient: route tried (borrowed from qdest) */
-	char *prefix;         /* headers prepended at delivery */
+	int jobs;      /* delivery jobs not finished */
+	char *rstate;  /* per recipient: outcome of this round (RCPT_*) */
+	char **rdiag;  /* per recipient: the reply that decided it (malloc'd or NULL) */
+	char **rroute; /* per recipient: route tried (borrowed from qdest) */
+	char *prefix;  /* headers prepended at delivery */
 	size_t prefix_len;
 	struct qmsg *hnext;
 };
@@ -71,13 +71,13 @@ struct qjob {
 	struct qmsg *msg;
 	struct qdest *dest;
 	size_t n;
-	size_t *idx;              /* recipient indexes into msg->m.env.rcpts */
+	size_t *idx; /* recipient indexes into msg->m.env.rcpts */
 	const char **rcpts;
 	struct smtp_client *conn; /* in: a reused connection or NULL; out: one to keep or NULL */
 	struct smtp_reply *replies;
 	struct smtp_reply final;
 	int rc;
-	int tls;                  /* the transaction ran over STARTTLS */
+	int tls; /* the transaction ran over STARTTLS */
 	uint64_t bytes;
 	struct qjob *next;
 };

@@ -27,13 +27,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-
 /* Split directories are created up front when there are at most this many per queue directory
  * (depth 1 or 2 with width 1-2); deeper trees are created on demand. */
 #define QUEUE_PRECREATE_MAX 4096
 
-static const char *const dir_names[QUEUE_NDIRS] = {"incoming", "active", "deferred",
-						   "hold",     "quarantine", "corrupt"};
+static const char *const dir_names[QUEUE_NDIRS] = {"incoming", "active",     "deferred",
+                                                   "hold",     "quarantine", "corrupt"};
 
 const char *queue_dir_name(enum queue_dir d)
 {
@@ -184,8 +183,8 @@ int queue_mkparent(const char *path)
 }
 
 /* Walk the split directories of one queue dir, calling fn for every regular entry. */
-static int walk(char *path, size_t len, unsigned levels, int (*fn)(void *, const char *, const char *),
-		void *arg)
+static int walk(char *path, size_t len, unsigned levels,
+                int (*fn)(void *, const char *, const char *), void *arg)
 {
 	DIR *dp = opendir(path);
 	struct dirent *de;
@@ -212,7 +211,7 @@ static int walk(char *path, size_t len, unsigned levels, int (*fn)(void *, const
 }
 
 int queue_walk(struct queue *q, enum queue_dir d, int (*fn)(void *, const char *, const char *),
-	       void *arg)
+               void *arg)
 {
 	char path[PATH_MAX];
 	int n = snprintf(path, sizeof path, "%s/%s", q->root, dir_names[d]);
@@ -238,7 +237,7 @@ static int foreach_fn(void *arg, const char *dir, const char *name)
 }
 
 int queue_dir_foreach(struct queue *q, enum queue_dir d, int (*cb)(void *arg, const char *id),
-		      void *arg)
+                      void *arg)
 {
 	struct foreach_ctx c = {cb, arg, 0};
 
@@ -391,7 +390,8 @@ int queue_msg_move(struct queue *q, const char *id, enum queue_dir from, enum qu
 
 	if (!queue_id_valid(id))
 		return -EINVAL;
-	if (queue_path(q, from, id, src, sizeof src) < 0 || queue_path(q, to, id, dst, sizeof dst) < 0)
+	if (queue_path(q, from, id, src, sizeof src) < 0 ||
+	    queue_path(q, to, id, dst, sizeof dst) < 0)
 		return -ENAMETOOLONG;
 	r = renameat2(AT_FDCWD, src, AT_FDCWD, dst, RENAME_NOREPLACE);
 	if (r < 0 && errno == ENOENT && access(src, F_OK) == 0) {
@@ -407,7 +407,7 @@ int queue_msg_move(struct queue *q, const char *id, enum queue_dir from, enum qu
 }
 
 int queue_msg_release(const struct config *cfg, struct queue *q, const char *id,
-		      enum queue_dir from)
+                      enum queue_dir from)
 {
 	int r = queue_msg_move(q, id, from, QUEUE_ACTIVE);
 
@@ -464,7 +464,7 @@ int queue_rcpt_set_state(int fd, const struct envelope_rcpt *r, char state)
 }
 
 int queue_msg_set_retry(int fd, const struct envelope *e, uint32_t attempts, uint64_t next_try,
-			const char *last_error)
+                        const char *last_error)
 {
 	char qv[ENVELOPE_Q_WIDTH + 1], lv[ENVELOPE_ERR_WIDTH + 1];
 	int r;

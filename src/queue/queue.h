@@ -36,7 +36,7 @@ void queue_hash_dir(const struct queue *q, const char *id, char *out, size_t out
  * anything else to stop (returned). Temporary files are skipped. 0 or -errno.
  */
 int queue_dir_foreach(struct queue *q, enum queue_dir d, int (*cb)(void *arg, const char *id),
-		      void *arg);
+                      void *arg);
 /* Count the messages of a directory (the gauges). */
 int64_t queue_dir_count(struct queue *q, enum queue_dir d);
 
@@ -59,7 +59,7 @@ int queue_msg_open(struct queue *q, enum queue_dir d, const char *id);
 int queue_msg_move(struct queue *q, const char *id, enum queue_dir from, enum queue_dir to);
 /* Release from hold/ or quarantine/ (or deferred/): move to active/ and tell qmgr. */
 int queue_msg_release(const struct config *cfg, struct queue *q, const char *id,
-		      enum queue_dir from);
+                      enum queue_dir from);
 /* Delete id from d (durably). 0, -ENOENT, -errno. */
 int queue_msg_delete(struct queue *q, enum queue_dir d, const char *id);
 
@@ -67,6 +67,6 @@ int queue_msg_delete(struct queue *q, enum queue_dir d, const char *id);
 int queue_rcpt_set_state(int fd, const struct envelope_rcpt *r, char state);
 /* Rewrite the Q (attempts, next try) and L (last error) records in place and fdatasync. */
 int queue_msg_set_retry(int fd, const struct envelope *e, uint32_t attempts, uint64_t next_try,
-			const char *last_error);
+                        const char *last_error);
 
 #endif

@@ -15,8 +15,8 @@ struct committer;
 struct queue {
 	char root[PATH_MAX]; /* <home>/queue */
 	unsigned depth, width;
-	int lazy_dirs;       /* split dirs are created on demand */
-	uint64_t max_size;   /* smtp.max_message_size */
+	int lazy_dirs;         /* split dirs are created on demand */
+	uint64_t max_size;     /* smtp.max_message_size */
 	struct committer *com; /* started by the first spool_commit */
 };
 
@@ -24,7 +24,7 @@ struct queue {
 int queue_mkparent(const char *path);
 /* Call fn(arg, dirpath, name) for every entry at the leaves of dir d. */
 int queue_walk(struct queue *q, enum queue_dir d, int (*fn)(void *, const char *, const char *),
-	       void *arg);
+               void *arg);
 /* Load from an open fd. */
 int queue_msg_load_fd(int fd, const char *id, enum queue_dir d, struct queue_msg *m);
 /* Stop and free the committer thread (queue_close). */

@@ -32,11 +32,11 @@ static void defer_unscanned(struct qmgr *qm, struct qmsg *msg, const char *why)
 	uint64_t now = (uint64_t)time(NULL);
 
 	msg->next_try = now + qm->cfg.queue.retry_min;
-	if (msg->dir == QUEUE_ACTIVE && queue_msg_move(qm->q, msg->id, QUEUE_ACTIVE,
-						       QUEUE_DEFERRED) == 0)
+	if (msg->dir == QUEUE_ACTIVE &&
+	    queue_msg_move(qm->q, msg->id, QUEUE_ACTIVE, QUEUE_DEFERRED) == 0)
 		msg->dir = QUEUE_DEFERRED;
 	log_warn("id=%s qmgr: still unscanned (%s), scan again in %llus", msg->id, why,
-		 (unsigned long long)qm->cfg.queue.retry_min);
+	         (unsigned long long)qm->cfg.queue.retry_min);
 	qmgr_msg_release_round(msg);
 	msg->state = QM_WAITING;
 }
@@ -101,7 +101,8 @@ static void on_scanned(void *arg, const struct scan_result *res)
 		return;
 	}
 	log_info("id=%s qmgr: scanned verdict=%s action=%s score=%.2f", msg->id,
-		 envelope_verdict_name(res->verdict), envelope_action_name(res->action), res->score);
+	         envelope_verdict_name(res->verdict), envelope_action_name(res->action),
+	         res->score);
 	if (res->action == POLICY_QUARANTINE) {
 		r = queue_msg_move(qm->q, msg->id, msg->dir, QUEUE_QUARANTINE);
 		log_info("id=%s qmgr: quarantined%s", msg->id, r < 0 ? " (move failed)" : "");
@@ -118,7 +119,7 @@ static void on_scanned(void *arg, const struct scan_result *res)
 		char diag[128];
 
 		snprintf(diag, sizeof diag, "550 5.7.1 message refused by the content filter (%s)",
-			 envelope_verdict_name(res->verdict));
+		         envelope_verdict_name(res->verdict));
 		for (size_t i = 0; i < msg->m.env.nrcpts; i++) {
 			if (msg->m.env.rcpts[i].state != RCPT_PENDING)
 				continue;

@@ -85,7 +85,7 @@ static void spool_make_id(char *out, size_t outsz)
 
 	gettimeofday(&tv, NULL);
 	snprintf(out, outsz, "%08llX%05lX%06X", (unsigned long long)tv.tv_sec & 0xffffffffULL,
-		 (unsigned long)tv.tv_usec, (unsigned)getpid() & 0xffffff);
+	         (unsigned long)tv.tv_usec, (unsigned)getpid() & 0xffffff);
 }
 
 struct spool *spool_new(struct queue *q, const struct spool_envelope *env)
@@ -462,7 +462,7 @@ void spool_committer_stop(struct queue *q)
 }
 
 int spool_commit(struct spool *s, uv_loop_t *loop, enum queue_dir dir,
-		 const struct scan_result *verdict, spool_commit_cb cb, void *arg)
+                 const struct scan_result *verdict, spool_commit_cb cb, void *arg)
 {
 	struct committer *c;
 	struct commit_job *j;

@@ -21,8 +21,15 @@
 
 #define QUEUE_ID_MAX 32 /* including NUL */
 
-enum queue_dir { QUEUE_INCOMING, QUEUE_ACTIVE, QUEUE_DEFERRED, QUEUE_HOLD, QUEUE_QUARANTINE,
-		 QUEUE_CORRUPT, QUEUE_NDIRS };
+enum queue_dir {
+	QUEUE_INCOMING,
+	QUEUE_ACTIVE,
+	QUEUE_DEFERRED,
+	QUEUE_HOLD,
+	QUEUE_QUARANTINE,
+	QUEUE_CORRUPT,
+	QUEUE_NDIRS
+};
 const char *queue_dir_name(enum queue_dir d);
 
 struct queue;
@@ -40,12 +47,12 @@ struct spool_envelope {
 	const char *client_ip;
 	const char *client_host; /* reverse name or "" */
 	const char *helo;
-	const char *proto;       /* "ESMTP", "ESMTPS", "SMTP" */
-	const char *mail_from;   /* "" for the null sender */
+	const char *proto;     /* "ESMTP", "ESMTPS", "SMTP" */
+	const char *mail_from; /* "" for the null sender */
 	const char *const *rcpts;
 	size_t nrcpts;
-	const char *ret;         /* DSN RET=, "" */
-	const char *envid;       /* DSN ENVID=, "" */
+	const char *ret;   /* DSN RET=, "" */
+	const char *envid; /* DSN ENVID=, "" */
 	int smtputf8, body_8bit;
 };
 
@@ -72,7 +79,7 @@ typedef void (*spool_commit_cb)(void *arg, int status); /* 0 = durable; else -er
  * Returns 0 (the callback will run), or -errno without a callback: the caller still owns s.
  */
 int spool_commit(struct spool *s, uv_loop_t *loop, enum queue_dir dir,
-		 const struct scan_result *verdict, spool_commit_cb cb, void *arg);
+                 const struct scan_result *verdict, spool_commit_cb cb, void *arg);
 /* The same, synchronously, on the caller's thread (qmgr queues DSNs this way). Frees s. 0 or
  * -errno (the incoming file removed). */
 int spool_commit_sync(struct spool *s, enum queue_dir dir, const struct scan_result *verdict);

@@ -19,19 +19,19 @@
 #define TRACKING_BUSY_MS 2000
 
 static const char schema[] =
-	"PRAGMA journal_mode=WAL;"
-	"PRAGMA synchronous=NORMAL;"
-	"CREATE TABLE IF NOT EXISTS messages(id TEXT PRIMARY KEY, arrival INTEGER, sender TEXT,"
-	" rcpts TEXT, tenant TEXT, client_ip TEXT, verdict TEXT, score REAL, size INTEGER,"
-	" fate TEXT NOT NULL DEFAULT '', fate_time INTEGER NOT NULL DEFAULT 0);"
-	"CREATE TABLE IF NOT EXISTS rcpts(id TEXT, addr TEXT);"
-	"CREATE TABLE IF NOT EXISTS events(id TEXT, time INTEGER, rcpt TEXT, route TEXT,"
-	" result TEXT, reply TEXT);"
-	"CREATE INDEX IF NOT EXISTS messages_arrival ON messages(arrival);"
-	"CREATE INDEX IF NOT EXISTS messages_sender ON messages(sender);"
-	"CREATE INDEX IF NOT EXISTS rcpts_addr ON rcpts(addr);"
-	"CREATE INDEX IF NOT EXISTS rcpts_id ON rcpts(id);"
-	"CREATE INDEX IF NOT EXISTS events_id ON events(id);";
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=NORMAL;"
+    "CREATE TABLE IF NOT EXISTS messages(id TEXT PRIMARY KEY, arrival INTEGER, sender TEXT,"
+    " rcpts TEXT, tenant TEXT, client_ip TEXT, verdict TEXT, score REAL, size INTEGER,"
+    " fate TEXT NOT NULL DEFAULT '', fate_time INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS rcpts(id TEXT, addr TEXT);"
+    "CREATE TABLE IF NOT EXISTS events(id TEXT, time INTEGER, rcpt TEXT, route TEXT,"
+    " result TEXT, reply TEXT);"
+    "CREATE INDEX IF NOT EXISTS messages_arrival ON messages(arrival);"
+    "CREATE INDEX IF NOT EXISTS messages_sender ON messages(sender);"
+    "CREATE INDEX IF NOT EXISTS rcpts_addr ON rcpts(addr);"
+    "CREATE INDEX IF NOT EXISTS rcpts_id ON rcpts(id);"
+    "CREATE INDEX IF NOT EXISTS events_id ON events(id);";
 
 struct tracking {
 	sqlite3 *db;
@@ -59,9 +59,11 @@ struct tracking *tracking_open(const struct config *cfg)
 	    config_path(cfg, "db/tracking.sqlite", path, sizeof path) < 0)
 		goto fail;
 	fs_mkdir_p(dir, 0700);
-	if (sqlite3_open_v2(path, &t->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		log_error("tracking: open %s: %s", path, t->db ? sqlite3_errmsg(t->db) : "no memory");
+	if (sqlite3_open_v2(path, &t->db,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK) {
+		log_error("tracking: open %s: %s", path,
+		          t->db ? sqlite3_errmsg(t->db) : "no memory");
 		goto fail;
 	}
 	sqlite3_busy_timeout(t->db, TRACKING_BUSY_MS);
@@ -70,14 +72,16 @@ struct tracking *tracking_open(const struct config *cfg)
 		sqlite3_free(err);
 		goto fail;
 	}
-	if (prep(t, "INSERT OR IGNORE INTO messages(id, arrival, sender, rcpts, tenant, client_ip,"
-		 " verdict, score, size) VALUES(?,?,?,?,?,?,?,?,?)", &t->ins_msg) < 0 ||
+	if (prep(t,
+	         "INSERT OR IGNORE INTO messages(id, arrival, sender, rcpts, tenant, client_ip,"
+	         " verdict, score, size) VALUES(?,?,?,?,?,?,?,?,?)",
+	         &t->ins_msg) < 0 ||
 	    prep(t, "INSERT INTO rcpts(id, addr) VALUES(?,?)", &t->ins_rcpt) < 0 ||
 	    prep(t, "INSERT INTO events(id, time, rcpt, route, result, reply) VALUES(?,?,?,?,?,?)",
-		 &t->ins_event) < 0 ||
+	         &t->ins_event) < 0 ||
 	    prep(t, "UPDATE messages SET fate=?, fate_time=? WHERE id=?", &t->upd_fate) < 0 ||
 	    prep(t, "SELECT time, rcpt, route, result, reply FROM events WHERE id=? ORDER BY rowid",
-		 &t->sel_events) < 0)
+	         &t->sel_events) < 0)
 		goto fail;
 	return t;
 fail:
@@ -121,7 +125,8 @@ int tracking_received(struct tracking *t, const char *id, const struct envelope 
 		return -EINVAL;
 	rcpts[0] = '\0';
 	for (size_t i = 0; i < e->nrcpts && o < sizeof rcpts; i++) {
-		int n = snprintf(rcpts + o, sizeof rcpts - o, "%s%s", i ? "," : "", e->rcpts[i].addr);
+		int n =
+		    snprintf(rcpts + o, sizeof rcpts - o, "%s%s", i ? "," : "", e->rcpts[i].addr);
 
 		if (n < 0)
 			break;
@@ -135,7 +140,7 @@ int tracking_received(struct tracking *t, const char *id, const struct envelope 
 	sqlite3_bind_text(t->ins_msg, 5, e->tenant ? e->tenant : "", -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(t->ins_msg, 6, e->client_ip ? e->client_ip : "", -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(t->ins_msg, 7, envelope_verdict_name(e->verdict.verdict), -1,
-			  SQLITE_STATIC);
+	                  SQLITE_STATIC);
 	sqlite3_bind_double(t->ins_msg, 8, e->verdict.score);
 	sqlite3_bind_int64(t->ins_msg, 9, (sqlite3_int64)e->body_len);
 	r = step_done(t, t->ins_msg);
@@ -151,7 +156,7 @@ int tracking_received(struct tracking *t, const char *id, const struct envelope 
 }
 
 int tracking_attempt(struct tracking *t, const char *id, const char *rcpt, const char *route,
-		     const char *result, const char *reply)
+                     const char *result, const char *reply)
 {
 	if (t == NULL)
 		return -EINVAL;
@@ -212,19 +217,21 @@ static int load_events(struct tracking *t, struct tracking_record *r)
 }
 
 int tracking_search(struct tracking *t, const struct tracking_query *q,
-		    struct tracking_record **out, size_t *n)
+                    struct tracking_record **out, size_t *n)
 {
 	static const char sql[] =
-		"SELECT id, arrival, sender, rcpts, tenant, client_ip, verdict, score, size, fate,"
-		" fate_time FROM messages WHERE (?1 IS NULL OR id = ?1)"
-		" AND (?2 IS NULL OR instr(lower(sender), lower(?2)) > 0)"
-		" AND (?3 IS NULL OR id IN (SELECT id FROM rcpts WHERE instr(lower(addr), lower(?3)) > 0))"
-		" AND (?4 = 0 OR arrival >= ?4) AND (?5 = 0 OR arrival <= ?5)"
-		" ORDER BY arrival DESC, id DESC LIMIT ?6";
+	    "SELECT id, arrival, sender, rcpts, tenant, client_ip, verdict, score, size, fate,"
+	    " fate_time FROM messages WHERE (?1 IS NULL OR id = ?1)"
+	    " AND (?2 IS NULL OR instr(lower(sender), lower(?2)) > 0)"
+	    " AND (?3 IS NULL OR id IN (SELECT id FROM rcpts WHERE instr(lower(addr), lower(?3)) > "
+	    "0))"
+	    " AND (?4 = 0 OR arrival >= ?4) AND (?5 = 0 OR arrival <= ?5)"
+	    " ORDER BY arrival DESC, id DESC LIMIT ?6";
 	struct tracking_record *recs = NULL;
 	sqlite3_stmt *st;
 	size_t cnt = 0, cap = 0;
-	unsigned limit = q->limit && q->limit < TRACKING_SEARCH_MAX ? q->limit : TRACKING_SEARCH_MAX;
+	unsigned limit =
+	    q->limit && q->limit < TRACKING_SEARCH_MAX ? q->limit : TRACKING_SEARCH_MAX;
 	int rc;
 
 	*out = NULL;

@@ -29,16 +29,16 @@ int tracking_received(struct tracking *t, const char *id, const struct envelope 
 /* A delivery attempt for one recipient: result is "delivered", "deferred", "bounced",
  * "expired"; route "host:port" or ""; reply the server's reply or our reason. */
 int tracking_attempt(struct tracking *t, const char *id, const char *rcpt, const char *route,
-		     const char *result, const char *reply);
+                     const char *result, const char *reply);
 /* Final fate: "delivered", "bounced", "expired", "quarantined", "deleted", "partial" ... */
 int tracking_fate(struct tracking *t, const char *id, const char *fate);
 
 struct tracking_query {
-	const char *id;     /* exact queue id, or NULL */
-	const char *sender; /* substring, case-insensitive, or NULL */
-	const char *rcpt;   /* substring of any recipient, or NULL */
+	const char *id;       /* exact queue id, or NULL */
+	const char *sender;   /* substring, case-insensitive, or NULL */
+	const char *rcpt;     /* substring of any recipient, or NULL */
 	int64_t since, until; /* arrival time range, unix seconds; 0 = open */
-	unsigned limit;     /* 0 = TRACKING_SEARCH_MAX */
+	unsigned limit;       /* 0 = TRACKING_SEARCH_MAX */
 };
 
 struct tracking_event {
@@ -53,13 +53,13 @@ struct tracking_record {
 	char id[32];
 	int64_t arrival;
 	char sender[512];
-	char rcpts[2048];   /* comma-separated, cut when long */
+	char rcpts[2048]; /* comma-separated, cut when long */
 	char tenant[128];
 	char client_ip[64];
 	char verdict[16];
 	double score;
 	uint64_t size;
-	char fate[16];      /* "" while in the queue */
+	char fate[16]; /* "" while in the queue */
 	int64_t fate_time;
 	struct tracking_event *events; /* in time order */
 	size_t nevents;
@@ -67,7 +67,7 @@ struct tracking_record {
 
 /* Newest first. *out is malloc'd; free with tracking_records_free. 0 or -errno. */
 int tracking_search(struct tracking *t, const struct tracking_query *q,
-		    struct tracking_record **out, size_t *n);
+                    struct tracking_record **out, size_t *n);
 void tracking_records_free(struct tracking_record *r, size_t n);
 
 #endif

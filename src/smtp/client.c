@@ -102,7 +102,7 @@ static int out_put(struct smtp_client *c, const char *p, size_t len)
 }
 
 static int out_printf(struct smtp_client *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static int out_printf(struct smtp_client *c, const char *fmt, ...)
 {
 	char line[SMTP_CLIENT_LINE_MAX];
@@ -130,7 +130,8 @@ static int io_fill(struct smtp_client *c)
 		return -EPROTO;
 	for (;;) {
 		if (c->ssl) {
-			int r = SSL_read(c->ssl, c->in + c->in_len, (int)(sizeof c->in - c->in_len));
+			int r =
+			    SSL_read(c->ssl, c->in + c->in_len, (int)(sizeof c->in - c->in_len));
 
 			n = r > 0 ? r : -1;
 			if (r <= 0)
@@ -193,7 +194,8 @@ static int read_reply(struct smtp_client *c, struct smtp_reply *rep, int ehlo)
 		int code;
 
 		if (r < 0) {
-			reply_set(rep, 0, r == -ETIMEDOUT ? "timeout reading reply" : "connection lost");
+			reply_set(rep, 0,
+			          r == -ETIMEDOUT ? "timeout reading reply" : "connection lost");
 			return r;
 		}
 		if (strlen(line) < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' ||
@@ -289,7 +291,7 @@ static int dial(const char *host, uint16_t port, unsigned timeout_s)
 }
 
 struct smtp_client *smtp_client_connect(const char *host, uint16_t port,
-					const struct smtp_client_opts *opts, struct smtp_reply *why)
+                                        const struct smtp_client_opts *opts, struct smtp_reply *why)
 {
 	struct smtp_client *c = calloc(1, sizeof *c);
 	int fd;
@@ -397,8 +399,9 @@ static int send_body(struct smtp_client *c, const struct smtp_client_msg *m, uin
 
 				if (left == 0)
 					break;
-				got = pread(m->fd, chunk, left < sizeof chunk ? (size_t)left : sizeof chunk,
-					    (off_t)off);
+				got = pread(m->fd, chunk,
+				            left < sizeof chunk ? (size_t)left : sizeof chunk,
+				            (off_t)off);
 				if (got < 0 && errno == EINTR)
 					continue;
 				if (got <= 0)
@@ -435,7 +438,7 @@ static int send_body(struct smtp_client *c, const struct smtp_client_msg *m, uin
 }
 
 int smtp_client_send(struct smtp_client *c, const struct smtp_client_msg *m,
-		     struct smtp_reply *rcpt_replies, struct smtp_reply *final, uint64_t *bytes_out)
+                     struct smtp_reply *rcpt_replies, struct smtp_reply *final, uint64_t *bytes_out)
 {
 	struct smtp_reply mail, data;
 	size_t accepted = 0;

@@ -24,7 +24,7 @@
 #define SMTP_CLIENT_TEXT_MAX 400
 
 struct smtp_reply {
-	int code;                       /* 250, 451, 550 ...; 0 = no reply (connection lost) */
+	int code;                        /* 250, 451, 550 ...; 0 = no reply (connection lost) */
 	char text[SMTP_CLIENT_TEXT_MAX]; /* "550 5.1.1 no such user" (first line, sanitised) */
 };
 
@@ -32,9 +32,9 @@ struct smtp_client;
 struct ssl_ctx_st;
 
 struct smtp_client_opts {
-	const char *helo;          /* our name in EHLO */
-	struct ssl_ctx_st *tls;    /* NULL: never STARTTLS */
-	unsigned timeout_s;        /* per read/write */
+	const char *helo;       /* our name in EHLO */
+	struct ssl_ctx_st *tls; /* NULL: never STARTTLS */
+	unsigned timeout_s;     /* per read/write */
 };
 
 /*
@@ -43,7 +43,8 @@ struct smtp_client_opts {
  * code 0 for a network failure, or the server's refusal).
  */
 struct smtp_client *smtp_client_connect(const char *host, uint16_t port,
-					const struct smtp_client_opts *opts, struct smtp_reply *why);
+                                        const struct smtp_client_opts *opts,
+                                        struct smtp_reply *why);
 /* Did STARTTLS succeed on this connection? */
 int smtp_client_tls(const struct smtp_client *c);
 /* Can this connection carry another transaction? */
@@ -60,7 +61,7 @@ struct smtp_client_msg {
 	const char *const *rcpts;
 	size_t nrcpts;
 	int body_8bit;
-	int smtputf8;       /* RFC 6531: sent when the server offers it */
+	int smtputf8; /* RFC 6531: sent when the server offers it */
 	const char *prefix;
 	size_t prefix_len;
 	int fd;
@@ -75,6 +76,7 @@ struct smtp_client_msg {
  * then unusable). Bytes of the message written are added to *bytes_out.
  */
 int smtp_client_send(struct smtp_client *c, const struct smtp_client_msg *m,
-		     struct smtp_reply *rcpt_replies, struct smtp_reply *final, uint64_t *bytes_out);
+                     struct smtp_reply *rcpt_replies, struct smtp_reply *final,
+                     uint64_t *bytes_out);
 
 #endif

@@ -22,7 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (e.body_off + e.body_len > size || e.q_off >= size || e.l_off >= size)
 			abort();
 		for (size_t i = 0; i < e.nrcpts; i++)
-			if (e.rcpts[i].state_off >= size || p[e.rcpts[i].state_off] != e.rcpts[i].state)
+			if (e.rcpts[i].state_off >= size ||
+			    p[e.rcpts[i].state_off] != e.rcpts[i].state)
 				abort();
 		envelope_free(&e);
 	}

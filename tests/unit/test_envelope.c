@@ -18,17 +18,27 @@
 #include <string.h>
 
 static const char *const rcpts[] = {"bob@example.test", "odd%name with space@example.test",
-				    "carol@other.test"};
+                                    "carol@other.test"};
 static const char body[] = "Subject: hi\r\n\r\nEND 00000000000000000001\nM\n\r\n";
 
 /* Build a whole file image into b. */
 static void build(struct buf *b, const struct scan_result *v)
 {
 	struct envelope_head h = {
-		.arrival_sec = 1790000000, .arrival_usec = 42, .tenant = "acme",
-		.client_ip = "192.0.2.1", .client_host = "", .helo = "mail\r\nX: y",
-		.proto = "ESMTP", .sender = "", .ret = "HDRS", .envid = "e1",
-		.smtputf8 = 1, .body_8bit = 0, .rcpts = rcpts, .nrcpts = 3,
+	    .arrival_sec = 1790000000,
+	    .arrival_usec = 42,
+	    .tenant = "acme",
+	    .client_ip = "192.0.2.1",
+	    .client_host = "",
+	    .helo = "mail\r\nX: y",
+	    .proto = "ESMTP",
+	    .sender = "",
+	    .ret = "HDRS",
+	    .envid = "e1",
+	    .smtputf8 = 1,
+	    .body_8bit = 0,
+	    .rcpts = rcpts,
+	    .nrcpts = 3,
 	};
 	size_t toff;
 
@@ -158,13 +168,13 @@ static void test_envelope_truncated(void **state)
 static void test_envelope_garbled(void **state)
 {
 	static const char *const bad[] = {
-		"XXX 1\nM\nW 0 0 0 0\nEND 00000000000000000008\n",
-		"MXQ 1\nR P a@b\nM\nW 0 0 0 0\nEND 00000000000000000016\n",   /* no Q/L/F */
-		"MXQ 1\nM\nW 0 0 0 0\nEND 00000000000000000099\n",             /* offset past end */
-		"MXQ 1\nM\nEND 00000000000000000008\n",                        /* no W */
-		"MXQ 1\nM\nW 9 0 0 0\nEND 00000000000000000008\n",             /* bad verdict */
-		"MXQ 1\nM\nW 0 0 nan 0\nEND 00000000000000000008\n",
-		"MXQ 1\nM\nW 0 0 0 0\nEND 0000000000000000000x\n",
+	    "XXX 1\nM\nW 0 0 0 0\nEND 00000000000000000008\n",
+	    "MXQ 1\nR P a@b\nM\nW 0 0 0 0\nEND 00000000000000000016\n", /* no Q/L/F */
+	    "MXQ 1\nM\nW 0 0 0 0\nEND 00000000000000000099\n",          /* offset past end */
+	    "MXQ 1\nM\nEND 00000000000000000008\n",                     /* no W */
+	    "MXQ 1\nM\nW 9 0 0 0\nEND 00000000000000000008\n",          /* bad verdict */
+	    "MXQ 1\nM\nW 0 0 nan 0\nEND 00000000000000000008\n",
+	    "MXQ 1\nM\nW 0 0 0 0\nEND 0000000000000000000x\n",
 	};
 	struct envelope e;
 
@@ -195,9 +205,9 @@ static void test_envelope_limits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_envelope_round_trip), cmocka_unit_test(test_envelope_in_place),
-		cmocka_unit_test(test_envelope_truncated), cmocka_unit_test(test_envelope_garbled),
-		cmocka_unit_test(test_envelope_limits),
+	    cmocka_unit_test(test_envelope_round_trip), cmocka_unit_test(test_envelope_in_place),
+	    cmocka_unit_test(test_envelope_truncated),  cmocka_unit_test(test_envelope_garbled),
+	    cmocka_unit_test(test_envelope_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -66,11 +66,13 @@ static void test_queue_paths(void **state)
 		assert_non_null(q);
 		queue_hash_dir(q, "0123456789ABCDEF0", h, sizeof h);
 		assert_int_equal(strlen(h), cases[i].hashlen);
-		assert_int_equal(queue_path(q, QUEUE_ACTIVE, "0123456789ABCDEF0", path, sizeof path), 0);
+		assert_int_equal(
+		    queue_path(q, QUEUE_ACTIVE, "0123456789ABCDEF0", path, sizeof path), 0);
 		snprintf(want, sizeof want, "%s/queue/active/%s/0123456789ABCDEF0", cfg.home, h);
 		assert_string_equal(path, want);
 		/* Deterministic: the same id always maps to the same directory. */
-		assert_int_equal(queue_path(q, QUEUE_ACTIVE, "0123456789ABCDEF0", again, sizeof again), 0);
+		assert_int_equal(
+		    queue_path(q, QUEUE_ACTIVE, "0123456789ABCDEF0", again, sizeof again), 0);
 		assert_string_equal(path, again);
 		/* Shallow trees are created up front. */
 		if (cases[i].depth == 1) {
@@ -126,9 +128,16 @@ static struct spool *new_spool(struct queue *q, const char *body)
 {
 	static const char *const rcpts[] = {"a@x.test", "b@y.test"};
 	struct spool_envelope env = {
-		.tenant = "t1", .client_ip = "127.0.0.1", .client_host = "", .helo = "h",
-		.proto = "ESMTP", .mail_from = "s@z.test", .rcpts = rcpts, .nrcpts = 2,
-		.ret = "", .envid = "",
+	    .tenant = "t1",
+	    .client_ip = "127.0.0.1",
+	    .client_host = "",
+	    .helo = "h",
+	    .proto = "ESMTP",
+	    .mail_from = "s@z.test",
+	    .rcpts = rcpts,
+	    .nrcpts = 2,
+	    .ret = "",
+	    .envid = "",
 	};
 	struct spool *s = spool_new(q, &env);
 
@@ -167,7 +176,8 @@ static void test_spool_commit(void **state)
 		assert_true(exists(inc));
 		v.score = i;
 		assert_int_equal(spool_commit(s[i], &loop, i == 4 ? QUEUE_HOLD : QUEUE_ACTIVE, &v,
-					      on_commit, &w[i]), 0);
+		                              on_commit, &w[i]),
+		                 0);
 	}
 	for (int round = 0; round < 1000; round++) {
 		int all = 1;
@@ -292,11 +302,9 @@ static void test_spool_limits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_queue_paths),
-		cmocka_unit_test(test_queue_hash_spread),
-		cmocka_unit_test(test_spool_commit),
-		cmocka_unit_test(test_queue_endless_and_recovery),
-		cmocka_unit_test(test_spool_limits),
+	    cmocka_unit_test(test_queue_paths),  cmocka_unit_test(test_queue_hash_spread),
+	    cmocka_unit_test(test_spool_commit), cmocka_unit_test(test_queue_endless_and_recovery),
+	    cmocka_unit_test(test_spool_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,8 +28,8 @@ struct server {
 	pthread_t th;
 	char data[8192]; /* the last message received, as on the wire */
 	size_t data_len;
-	int datas;       /* DATA commands seen */
-	int messages;    /* messages received */
+	int datas;    /* DATA commands seen */
+	int messages; /* messages received */
 };
 
 static void say(int fd, const char *s)
@@ -49,7 +49,7 @@ static void *server_run(void *arg)
 	while (fgets(line, sizeof line, in)) {
 		if (strncmp(line, "EHLO", 4) == 0) {
 			say(fd, sv->pipelining ? "250-test\r\n250-PIPELINING\r\n250 8BITMIME\r\n"
-					       : "250-test\r\n250 8BITMIME\r\n");
+			                       : "250-test\r\n250 8BITMIME\r\n");
 		} else if (strncmp(line, "MAIL", 4) == 0) {
 			ok_rcpts = 0;
 			say(fd, "250 2.1.0 ok\r\n");
@@ -139,8 +139,14 @@ static void run_replies(int pipelining)
 	uint64_t bytes = 0;
 	int fd = body_fd(body);
 	struct smtp_client_msg m = {
-		.from = "s@x", .rcpts = rcpts, .nrcpts = 4, .prefix = "X-P: 1\r\n", .prefix_len = 8,
-		.fd = fd, .off = 4, .len = strlen(body),
+	    .from = "s@x",
+	    .rcpts = rcpts,
+	    .nrcpts = 4,
+	    .prefix = "X-P: 1\r\n",
+	    .prefix_len = 8,
+	    .fd = fd,
+	    .off = 4,
+	    .len = strlen(body),
 	};
 
 	server_start(&sv, pipelining);
@@ -208,9 +214,9 @@ static void test_client_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_client_pipelining),
-		cmocka_unit_test(test_client_no_pipelining),
-		cmocka_unit_test(test_client_refused),
+	    cmocka_unit_test(test_client_pipelining),
+	    cmocka_unit_test(test_client_no_pipelining),
+	    cmocka_unit_test(test_client_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 static void fill(struct envelope *e, char *sender, struct envelope_rcpt *r, size_t n,
-		 uint64_t arrival)
+                 uint64_t arrival)
 {
 	memset(e, 0, sizeof *e);
 	e->sender = sender;
@@ -55,7 +55,8 @@ static void test_tracking(void **state)
 	fill(&e, s2, r2, 1, 2000);
 	assert_int_equal(tracking_received(t, "ID2", &e), 0);
 	assert_int_equal(tracking_attempt(t, "ID1", a1, "127.0.0.1:25", "delivered", "250 ok"), 0);
-	assert_int_equal(tracking_attempt(t, "ID1", a2, "127.0.0.1:25", "deferred", "451 later"), 0);
+	assert_int_equal(tracking_attempt(t, "ID1", a2, "127.0.0.1:25", "deferred", "451 later"),
+	                 0);
 	assert_int_equal(tracking_fate(t, "ID1", "partial"), 0);
 
 	assert_int_equal(tracking_search(t, &(struct tracking_query){.id = "ID1"}, &recs, &n), 0);
@@ -71,11 +72,13 @@ static void test_tracking(void **state)
 	tracking_records_free(recs, n);
 
 	/* Sender substring, case-insensitive. */
-	assert_int_equal(tracking_search(t, &(struct tracking_query){.sender = "alice@sender"}, &recs, &n), 0);
+	assert_int_equal(
+	    tracking_search(t, &(struct tracking_query){.sender = "alice@sender"}, &recs, &n), 0);
 	assert_int_equal(n, 1);
 	tracking_records_free(recs, n);
 	/* By recipient. */
-	assert_int_equal(tracking_search(t, &(struct tracking_query){.rcpt = "DAN@"}, &recs, &n), 0);
+	assert_int_equal(tracking_search(t, &(struct tracking_query){.rcpt = "DAN@"}, &recs, &n),
+	                 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(recs[0].id, "ID2");
 	assert_string_equal(recs[0].fate, "");
@@ -91,7 +94,8 @@ static void test_tracking(void **state)
 	assert_int_equal(tracking_search(t, &(struct tracking_query){.until = 500}, &recs, &n), 0);
 	assert_int_equal(n, 0);
 	tracking_records_free(recs, n);
-	assert_int_equal(tracking_search(t, &(struct tracking_query){.rcpt = "nobody"}, &recs, &n), 0);
+	assert_int_equal(tracking_search(t, &(struct tracking_query){.rcpt = "nobody"}, &recs, &n),
+	                 0);
 	assert_int_equal(n, 0);
 	tracking_records_free(recs, n);
 	tracking_close(t);
