@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <iconv.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Messages use a handful of charsets each; 8 covers a multilingual digest. */
@@ -48,14 +49,42 @@ static const struct charset_alias charset_aliases[] = {
 	{"utf8", "UTF-8"},              {"cp1252", "WINDOWS-1252"},
 };
 
+/*
+ * Single-byte charsets (iso-8859-*, windows-125*, koi8-*: most mail that is not UTF-8) get a
+ * 256-entry table built once through iconv, because gconv costs tens of instructions per byte
+ * and a table lookup a few. len 0 marks a byte the charset does not define.
+ */
+struct charset_sb {
+	unsigned char len[256];
+	char utf8[256][4];
+};
+
 struct charset_slot {
 	int used;
 	char name[CHARSET_NAME_MAX]; /* normalised label; "" (unlabelled) is a valid key */
 	iconv_t cd;
+	struct charset_sb *sb; /* NULL unless the charset is single-byte */
 };
 
 static struct charset_slot charset_cache[CHARSET_CACHE];
 static unsigned charset_next;
+
+int mime_ascii(const char *p, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)p, *e = s + len;
+
+	for (; e - s >= 8; s += 8) {
+		uint64_t w;
+
+		memcpy(&w, s, 8);
+		if (w & 0x8080808080808080ull)
+			return 0;
+	}
+	for (; s < e; s++)
+		if (*s & 0x80)
+			return 0;
+	return 1;
+}
 
 int mime_utf8_valid(const char *p, size_t len)
 {
@@ -136,30 +165,116 @@ static const char *charset_iconv_name(const char *nm)
 	return nm;
 }
 
-/* A cached descriptor to UTF-8, reset to its initial state; (iconv_t)-1 when unknown. */
-static iconv_t charset_open(const char *nm)
+/* Every byte alone converts to one character or is invalid: then the charset is single-byte.
+ * Multibyte and stateful charsets leave some byte incomplete (EINVAL) and get no table. */
+static struct charset_sb *charset_sb_build(iconv_t cd)
+{
+	struct charset_sb *sb = calloc(1, sizeof *sb);
+	int c;
+
+	if (sb == NULL)
+		return NULL;
+	for (c = 0; c < 256; c++) {
+		char in = (char)c, *ip = &in, *op = sb->utf8[c];
+		size_t il = 1, ol = sizeof sb->utf8[c];
+
+		iconv(cd, NULL, NULL, NULL, NULL);
+		if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1) {
+			if (errno != EILSEQ)
+				goto multibyte;
+			continue;
+		}
+		if (il != 0 || ol == sizeof sb->utf8[c])
+			goto multibyte;
+		sb->len[c] = (unsigned char)(sizeof sb->utf8[c] - ol);
+	}
+	/* The ASCII fast path below relies on ASCII mapping to itself. */
+	for (c = 0; c < 128; c++)
+		if (sb->len[c] != 1 || sb->utf8[c][0] != (char)c)
+			goto multibyte;
+	iconv(cd, NULL, NULL, NULL, NULL);
+	return sb;
+multibyte:
+	free(sb);
+	iconv(cd, NULL, NULL, NULL, NULL);
+	return NULL;
+}
+
+/* The cached slot for a label (its descriptor reset); cd is (iconv_t)-1 when unknown. */
+static struct charset_slot *charset_open(const char *nm)
 {
 	struct charset_slot *sl;
 	unsigned i;
-	iconv_t cd;
 
 	for (i = 0; i < CHARSET_CACHE; i++) {
 		sl = &charset_cache[i];
 		if (sl->used && strcmp(sl->name, nm) == 0) {
 			if (sl->cd != (iconv_t)-1)
 				iconv(sl->cd, NULL, NULL, NULL, NULL);
-			return sl->cd;
+			return sl;
 		}
 	}
-	cd = iconv_open("UTF-8", charset_iconv_name(nm));
 	sl = &charset_cache[charset_next++ % CHARSET_CACHE];
 	if (sl->used && sl->cd != (iconv_t)-1)
 		iconv_close(sl->cd);
+	free(sl->sb);
 	sl->used = 1;
 	/* Unknown names are cached too, so a message repeating one costs a single lookup. */
 	memcpy(sl->name, nm, strlen(nm) + 1);
-	sl->cd = cd;
-	return cd;
+	sl->cd = iconv_open("UTF-8", charset_iconv_name(nm));
+	sl->sb = sl->cd != (iconv_t)-1 ? charset_sb_build(sl->cd) : NULL;
+	return sl;
+}
+
+/* Convert through a single-byte table; ASCII runs are copied whole. */
+static int charset_sb_convert(const struct charset_sb *sb, const char *p, size_t len,
+			      struct buf *out)
+{
+	const unsigned char *s = (const unsigned char *)p, *e = s + len;
+	char chunk[CHARSET_CHUNK];
+	size_t n = 0;
+	int bad = 0, r;
+
+	while (s < e) {
+		const unsigned char *a = s;
+
+		while (e - a >= 8) {
+			uint64_t w;
+
+			memcpy(&w, a, 8);
+			if (w & 0x8080808080808080ull)
+				break;
+			a += 8;
+		}
+		while (a < e && *a < 0x80)
+			a++;
+		if (a > s) {
+			if (n && (r = buf_append(out, chunk, n)) < 0)
+				return r;
+			n = 0;
+			if ((r = buf_append(out, s, (size_t)(a - s))) < 0)
+				return r;
+			s = a;
+			continue;
+		}
+		if (n + 4 > sizeof chunk) {
+			if ((r = buf_append(out, chunk, n)) < 0)
+				return r;
+			n = 0;
+		}
+		if (sb->len[*s]) {
+			memcpy(chunk + n, sb->utf8[*s], sb->len[*s]);
+			n += sb->len[*s];
+		} else {
+			memcpy(chunk + n, utf8_replacement, 3);
+			n += 3;
+			bad++;
+		}
+		s++;
+	}
+	if (n && (r = buf_append(out, chunk, n)) < 0)
+		return r;
+	return bad;
 }
 
 /* Copy valid UTF-8 through, each invalid byte as U+FFFD. */
@@ -198,6 +313,7 @@ int mime_charset_to_utf8(const char *charset, const char *p, size_t len, struct 
 	char nm[CHARSET_NAME_MAX], chunk[CHARSET_CHUNK];
 	char *in = (char *)p;
 	size_t inleft = len;
+	struct charset_slot *sl;
 	iconv_t cd;
 	int bad = 0, r;
 
@@ -215,11 +331,14 @@ int mime_charset_to_utf8(const char *charset, const char *p, size_t len, struct 
 	/* Unlabelled or ascii text that is valid UTF-8 was meant as UTF-8. */
 	if (mime_charset_is_utf8ish(nm) && mime_utf8_valid(p, len))
 		return buf_append(out, p, len);
-	cd = charset_open(nm);
+	sl = charset_open(nm);
+	cd = sl->cd;
 	if (cd == (iconv_t)-1) {
 		r = buf_append(out, p, len);
 		return r < 0 ? r : 1;
 	}
+	if (sl->sb)
+		return charset_sb_convert(sl->sb, p, len, out);
 	while (inleft > 0) {
 		char *o = chunk;
 		size_t oleft = sizeof chunk;

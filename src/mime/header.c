@@ -49,16 +49,14 @@ static const char *header_value(struct arena *a, struct slice raw, unsigned *fla
 		e--;
 	if ((size_t)(e - s) > HEADER_VALUE_MAX)
 		e = s + HEADER_VALUE_MAX;
-	for (q = s; q < e; q++) {
-		unsigned char c = (unsigned char)*q;
-
-		if (c >= 0x80)
-			has8 = 1;
-		else if (c == '\n' || c == '\r')
-			hasnl = 1;
-		else if (c == '=' && q + 1 < e && q[1] == '?')
+	/* Three vectorised looks instead of one byte loop: most values need none of the work. */
+	has8 = !mime_ascii(s, (size_t)(e - s));
+	hasnl = memchr(s, '\n', (size_t)(e - s)) != NULL || memchr(s, '\r', (size_t)(e - s)) != NULL;
+	for (q = s; q < e && (q = memchr(q, '=', (size_t)(e - q))) != NULL; q++)
+		if (q + 1 < e && q[1] == '?') {
 			hasword = 1;
-	}
+			break;
+		}
 	if (has8)
 		*flags |= MIME_F_8BIT_HEADER;
 	if (!has8 && !hasword && !hasnl)

@@ -115,8 +115,11 @@ size_t mime_html_entity(const char *p, size_t len, char utf8[8], size_t *ulen)
 	for (n = 1; n < len && n < 10 && is_alnum(p[n]); n++)
 		;
 	for (i = 0; i < sizeof html_entities / sizeof html_entities[0]; i++) {
-		size_t nl = strlen(html_entities[i].name);
+		size_t nl;
 
+		if (html_entities[i].name[0] != p[1])
+			continue;
+		nl = strlen(html_entities[i].name);
 		if (nl != n - 1 || memcmp(p + 1, html_entities[i].name, nl) != 0)
 			continue;
 		*ulen = utf8_put(html_entities[i].cp, utf8);
@@ -125,31 +128,51 @@ size_t mime_html_entity(const char *p, size_t len, char utf8[8], size_t *ulen)
 	return 0;
 }
 
-/* Append decoded text, collapsing whitespace; *space says a blank is pending. */
+static int is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f';
+}
+
+/* Append decoded text, collapsing whitespace; *space says a blank is pending. The output
+ * never outgrows the input (see mime_html_to_text), so this writes in place when it can. */
 static int text_put(struct buf *out, const char *p, size_t n, int *space)
 {
 	const char *e = p + n;
+	char *o;
 	int r;
 
-	while (p < e) {
-		const char *q = p;
-
-		while (q < e && *q != ' ' && *q != '\t' && *q != '\r' && *q != '\n' && *q != '\f')
-			q++;
-		if (q > p) {
+	if (out->p == NULL || out->len + n + 2 > out->cap) {
+		for (; p < e; p++) {
+			if (is_blank(*p)) {
+				*space = 1;
+				continue;
+			}
 			if (*space && out->len && out->p[out->len - 1] != '\n' &&
 			    (r = buf_append(out, " ", 1)) < 0)
 				return r;
 			*space = 0;
-			if ((r = buf_append(out, p, (size_t)(q - p))) < 0)
+			if ((r = buf_append(out, p, 1)) < 0)
 				return r;
 		}
-		while (q < e && (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n' || *q == '\f')) {
-			*space = 1;
-			q++;
-		}
-		p = q;
+		return 0;
 	}
+	o = out->p + out->len;
+	for (; p < e; p++) {
+		char c = *p;
+
+		if (is_blank(c)) {
+			*space = 1;
+			continue;
+		}
+		if (*space) {
+			if (o > out->p && o[-1] != '\n')
+				*o++ = ' ';
+			*space = 0;
+		}
+		*o++ = c;
+	}
+	*o = '\0';
+	out->len = (size_t)(o - out->p);
 	return 0;
 }
 
@@ -207,20 +230,27 @@ static int tag_attr(const char *s, const char *e, const char *name, struct buf *
 			while (v < ve && (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n'))
 				v++;
 			while (v < ve) {
+				const char *run = v;
 				char u[8];
 				size_t ul = 0, k = 0;
 				int r;
 
+				while (v < ve && *v != '&' && *v != '\r' && *v != '\n' && *v != '\t')
+					v++;
+				if (v > run && (r = buf_append(val, run, (size_t)(v - run))) < 0)
+					return r;
+				if (v == ve)
+					break;
 				if (*v == '&')
 					k = mime_html_entity(v, (size_t)(ve - v), u, &ul);
 				if (k) {
 					r = buf_append(val, u, ul);
 					v += k;
-				} else if (*v == '\r' || *v == '\n' || *v == '\t') {
-					r = 0; /* browsers strip these from URLs */
+				} else if (*v == '&') {
+					r = buf_append(val, v, 1);
 					v++;
 				} else {
-					r = buf_append(val, v, 1);
+					r = 0; /* browsers strip CR, LF and tab from URLs */
 					v++;
 				}
 				if (r < 0)
@@ -234,30 +264,53 @@ static int tag_attr(const char *s, const char *e, const char *name, struct buf *
 	return 0;
 }
 
-static int tag_is(const char *n, size_t nl, const char *name)
-{
-	return strlen(name) == nl && strncasecmp(n, name, nl) == 0;
-}
+enum html_tag {
+	TAG_OTHER, TAG_BLOCK, TAG_CELL, TAG_A, TAG_AREA, TAG_IMG, TAG_IFRAME, TAG_FORM,
+	TAG_SCRIPT, TAG_STYLE,
+};
 
-/* Block elements: each ends the current line of text. */
-static int tag_is_block(const char *n, size_t nl)
+/* Block elements end the current line of text; cells separate words; the rest carry links or
+ * hide their content. */
+static const struct {
+	const char *name;
+	unsigned char len, kind;
+} html_tags[] = {
+	{"a", 1, TAG_A},         {"p", 1, TAG_BLOCK},      {"br", 2, TAG_BLOCK},
+	{"tr", 2, TAG_BLOCK},    {"li", 2, TAG_BLOCK},     {"ul", 2, TAG_BLOCK},
+	{"ol", 2, TAG_BLOCK},    {"h1", 2, TAG_BLOCK},     {"h2", 2, TAG_BLOCK},
+	{"h3", 2, TAG_BLOCK},    {"h4", 2, TAG_BLOCK},     {"h5", 2, TAG_BLOCK},
+	{"h6", 2, TAG_BLOCK},    {"hr", 2, TAG_BLOCK},     {"dd", 2, TAG_BLOCK},
+	{"dt", 2, TAG_BLOCK},    {"td", 2, TAG_CELL},      {"th", 2, TAG_CELL},
+	{"div", 3, TAG_BLOCK},   {"pre", 3, TAG_BLOCK},    {"img", 3, TAG_IMG},
+	{"area", 4, TAG_AREA},   {"form", 4, TAG_FORM},    {"table", 5, TAG_BLOCK},
+	{"title", 5, TAG_BLOCK}, {"style", 5, TAG_STYLE},  {"center", 6, TAG_BLOCK},
+	{"iframe", 6, TAG_IFRAME}, {"script", 6, TAG_SCRIPT}, {"blockquote", 10, TAG_BLOCK},
+};
+
+static enum html_tag tag_kind(const char *n, size_t nl)
 {
-	static const char *const blocks[] = {"br", "p", "div", "tr", "li", "ul", "ol", "table",
-					     "h1", "h2", "h3", "h4", "h5", "h6", "hr", "title",
-					     "blockquote", "pre", "dd", "dt", "center", "form"};
+	char low[12];
 	size_t i;
 
-	for (i = 0; i < sizeof blocks / sizeof blocks[0]; i++)
-		if (tag_is(n, nl, blocks[i]))
-			return 1;
-	return 0;
+	if (nl == 0 || nl >= sizeof low)
+		return TAG_OTHER;
+	for (i = 0; i < nl; i++)
+		low[i] = (char)(n[i] | 0x20);
+	for (i = 0; i < sizeof html_tags / sizeof html_tags[0]; i++)
+		if (html_tags[i].len == nl && memcmp(html_tags[i].name, low, nl) == 0)
+			return (enum html_tag)html_tags[i].kind;
+	return TAG_OTHER;
 }
 
 /* The end of a tag starting at s ('<'), skipping quoted attribute values; NULL if none. */
 static const char *tag_end(const char *s, const char *e)
 {
+	const char *gt = memchr(s, '>', (size_t)(e - s));
 	char q = 0;
 
+	/* Most tags hold no quote before their '>': then that is the end. */
+	if (gt && memchr(s, '"', (size_t)(gt - s)) == NULL && memchr(s, '\'', (size_t)(gt - s)) == NULL)
+		return gt;
 	for (s++; s < e; s++) {
 		if (q) {
 			if (*s == q)
@@ -296,12 +349,27 @@ int mime_html_to_text(const char *p, size_t len, struct buf *out, mime_html_link
 	int in_anchor = 0, space = 0, r = 0;
 
 	buf_init(&href, HTML_ATTR_MAX * 4);
+	/* Reserve the input's length: every construct yields at most as many bytes as it takes
+	 * (a tag at most one separator, an entity at most its own length in UTF-8), so text_put
+	 * can write in place. If the reservation fails, the slow path still checks every byte. */
+	if (buf_append(out, p, len) == 0) {
+		out->len -= len;
+		out->p[out->len] = '\0';
+	}
 	while (s < e) {
-		const char *lt = s, *te, *n, *ne;
+		const char *lt, *te, *n, *ne;
+		enum html_tag kind;
 		int closing = 0;
 
-		while (lt < e && *lt != '<' && *lt != '&')
-			lt++;
+		lt = memchr(s, '<', (size_t)(e - s));
+		if (lt == NULL)
+			lt = e;
+		{
+			const char *amp = memchr(s, '&', (size_t)(lt - s));
+
+			if (amp)
+				lt = amp;
+		}
 		if ((r = text_put(out, s, (size_t)(lt - s), &space)) < 0)
 			goto out;
 		if (lt >= e)
@@ -347,24 +415,23 @@ int mime_html_to_text(const char *p, size_t len, struct buf *out, mime_html_link
 		for (ne = n; ne < te && (is_alnum(*ne) || *ne == '-' || *ne == ':'); ne++)
 			;
 		s = te + 1;
-		if (!closing && (tag_is(n, (size_t)(ne - n), "script") ||
-				 tag_is(n, (size_t)(ne - n), "style"))) {
-			const char *ce = find_ci(s, e, tag_is(n, (size_t)(ne - n), "script")
-							   ? "</script" : "</style");
+		kind = tag_kind(n, (size_t)(ne - n));
+		if (!closing && (kind == TAG_SCRIPT || kind == TAG_STYLE)) {
+			const char *ce = find_ci(s, e, kind == TAG_SCRIPT ? "</script" : "</style");
 
 			s = ce ? ce : e;
 			continue;
 		}
-		if (tag_is_block(n, (size_t)(ne - n))) {
+		if (kind == TAG_BLOCK || kind == TAG_FORM) {
 			if ((r = text_newline(out, &space)) < 0)
 				goto out;
-		} else if (tag_is(n, (size_t)(ne - n), "td") || tag_is(n, (size_t)(ne - n), "th")) {
+		} else if (kind == TAG_CELL) {
 			space = 1;
 		}
 		if (link == NULL)
 			continue;
 		if (closing) {
-			if (in_anchor && tag_is(n, (size_t)(ne - n), "a")) {
+			if (in_anchor && kind == TAG_A) {
 				const char *t = out->p ? out->p + anchor_start : "";
 				size_t tl = out->len - anchor_start;
 
@@ -383,15 +450,14 @@ int mime_html_to_text(const char *p, size_t len, struct buf *out, mime_html_link
 			continue;
 		}
 		{
-			size_t nl = (size_t)(ne - n);
-			const char *attr = tag_is(n, nl, "a") || tag_is(n, nl, "area") ? "href"
-					   : tag_is(n, nl, "img") || tag_is(n, nl, "iframe") ? "src"
-					   : tag_is(n, nl, "form") ? "action" : NULL;
+			const char *attr = kind == TAG_A || kind == TAG_AREA ? "href"
+					   : kind == TAG_IMG || kind == TAG_IFRAME ? "src"
+					   : kind == TAG_FORM ? "action" : NULL;
 			int found;
 
 			if (attr == NULL)
 				continue;
-			if (in_anchor && tag_is(n, nl, "a")) {
+			if (in_anchor && kind == TAG_A) {
 				/* An <a> inside an open <a>: the first one ends without its text. */
 				if ((r = link(arg, href.p, href.len, NULL, 0)) < 0)
 					goto out;
@@ -405,7 +471,7 @@ int mime_html_to_text(const char *p, size_t len, struct buf *out, mime_html_link
 			}
 			if (!found || href.len == 0)
 				continue;
-			if (tag_is(n, nl, "a")) {
+			if (kind == TAG_A) {
 				in_anchor = 1;
 				anchor_start = out->len;
 			} else if ((r = link(arg, href.p, href.len, NULL, 0)) < 0) {

@@ -215,10 +215,21 @@ static int delim_find(const char *s, const char *e, const struct bstack *stk, st
 
 	if (stk == NULL)
 		return 0;
+	/* Search for '-' (memchr is vectorised; base64 holds none) and look at line starts only:
+	 * a dash inside a line costs one jump to that line's end. */
 	while (line < e) {
+		const char *dash;
+
 		if (delim_at(line, e, stk, d))
 			return 1;
-		line = memmem(line, (size_t)(e - line), "\n--", 3);
+		dash = memchr(line, '-', (size_t)(e - line));
+		if (dash == NULL)
+			return 0;
+		if (dash > line && dash[-1] == '\n') {
+			line = dash;
+			continue;
+		}
+		line = memchr(dash, '\n', (size_t)(e - dash));
 		if (line == NULL)
 			return 0;
 		line++;

@@ -191,31 +191,56 @@ static const char *url_end(const char *s, const char *e)
 	return t;
 }
 
+/* The next "www." (any case) at or after s, found through its '.'; NULL when none. */
+static const char *next_www(const char *s, const char *e)
+{
+	const char *d = s + 3;
+
+	while (d < e && (d = memchr(d, '.', (size_t)(e - d))) != NULL) {
+		if (((d[-1] | 0x20) == 'w') && ((d[-2] | 0x20) == 'w') && ((d[-3] | 0x20) == 'w'))
+			return d - 3;
+		d++;
+	}
+	return NULL;
+}
+
+/* The next "://" at or after s, found through its ':'; NULL when none. */
+static const char *next_scheme(const char *s, const char *e)
+{
+	while (e - s >= 3 && (s = memchr(s, ':', (size_t)(e - s - 2))) != NULL) {
+		if (s[1] == '/' && s[2] == '/')
+			return s;
+		s++;
+	}
+	return NULL;
+}
+
 int mime_urls_scan(struct mime_urls *u, const char *p, size_t len, const struct mime_part *part)
 {
-	const char *s = p, *e = p + len;
+	const char *s = p, *e = p + len, *nc = NULL, *nw = NULL;
 
+	/* Candidates come from memchr (vectorised) on rare bytes rather than a byte loop: ':' of
+	 * "://" for scheme URLs, '.' of "www." for bare hosts, taken in order of appearance. */
 	while (s < e) {
-		const char *c = s, *start, *end;
+		const char *c, *start, *end;
 
-		/* The next ':' or 'w'/'W', whichever comes first. */
-		while (c < e && *c != ':' && *c != 'w' && *c != 'W')
-			c++;
-		if (c >= e)
+		if (nc == NULL || nc < s)
+			nc = next_scheme(s, e);
+		if (nw == NULL || nw < s)
+			nw = next_www(s, e);
+		if (nc == NULL && nw == NULL)
 			break;
-		if (*c == ':') {
+		if (nc && (nw == NULL || nc < nw)) {
 			size_t sl;
 
-			if (e - c < 4 || c[1] != '/' || c[2] != '/') {
-				s = c + 1;
-				continue;
-			}
+			c = nc;
 			for (start = c; start > p && (start[-1] | 0x20) >= 'a' &&
 					 (start[-1] | 0x20) <= 'z' && c - start < 6;
 			     start--)
 				;
 			sl = (size_t)(c - start);
-			if (!((sl == 4 && strncasecmp(start, "http", 4) == 0) ||
+			if (start < s || c + 3 >= e ||
+			    !((sl == 4 && strncasecmp(start, "http", 4) == 0) ||
 			      (sl == 5 && strncasecmp(start, "https", 5) == 0) ||
 			      (sl == 3 && strncasecmp(start, "ftp", 3) == 0)) ||
 			    !url_char((unsigned char)c[3])) {
@@ -229,7 +254,8 @@ int mime_urls_scan(struct mime_urls *u, const char *p, size_t len, const struct 
 			continue;
 		}
 		/* "www." at a word start, followed by a host with at least one more dot. */
-		if (e - c >= 6 && strncasecmp(c, "www.", 4) == 0 &&
+		c = nw;
+		if (e - c >= 6 &&
 		    (c == p || (!is_alnum((unsigned char)c[-1]) && c[-1] != '/' && c[-1] != '.' &&
 				c[-1] != '@' && c[-1] != '-')) &&
 		    is_alnum((unsigned char)c[4])) {

@@ -118,26 +118,23 @@ static int yenc_block(const char *p, const char *e, const char *s, struct mime_e
 
 int mime_embedded_find(const char *p, size_t len, size_t from, struct mime_embedded *out)
 {
-	const char *e = p + len, *s = p + from, *u, *y;
+	const char *e = p + len, *s = p + from;
 
+	/* One look at each line start ('b' or '='); memchr finds the next line. */
+	if (s > p && s[-1] != '\n') {
+		s = memchr(s, '\n', (size_t)(e - s));
+		s = s ? s + 1 : e;
+	}
 	while (s < e) {
-		u = memmem(s, (size_t)(e - s), "begin ", 6);
-		while (u && u != p && u[-1] != '\n')
-			u = memmem(u + 1, (size_t)(e - u - 1), "begin ", 6);
-		y = memmem(s, (size_t)(e - s), "=ybegin ", 8);
-		while (y && y != p && y[-1] != '\n')
-			y = memmem(y + 1, (size_t)(e - y - 1), "=ybegin ", 8);
-		if (u == NULL && y == NULL)
+		if (*s == 'b' && e - s >= 6 && memcmp(s, "begin ", 6) == 0 && uu_block(p, e, s, out))
+			return 1;
+		if (*s == '=' && e - s >= 8 && memcmp(s, "=ybegin ", 8) == 0 &&
+		    yenc_block(p, e, s, out))
+			return 1;
+		s = memchr(s, '\n', (size_t)(e - s));
+		if (s == NULL)
 			return 0;
-		if (u && (y == NULL || u < y)) {
-			if (uu_block(p, e, u, out))
-				return 1;
-			s = u + 1;
-		} else {
-			if (yenc_block(p, e, y, out))
-				return 1;
-			s = y + 1;
-		}
+		s++;
 	}
 	return 0;
 }
