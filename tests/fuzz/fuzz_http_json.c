@@ -257,7 +257,11 @@ static int fz_rm_one(const char *path, const struct stat *st, int type, struct F
 {
 	(void)st;
 	(void)f;
-	return (type == FTW_DP ? rmdir(path) : unlink(path)) < 0 ? 0 : 0;
+	if (type == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0; /* go on whatever one entry did */
 }
 
 /* At exit, the throwaway home goes (a crash leaves it, named on stderr). */

@@ -4,10 +4,11 @@
  * never a crash. The text is parsed twice into one list, as rules_load_all does with the
  * shipped directory and then <home>/rules, so the replace-by-name path runs too.
  *
- * Invariants: 0 or -EINVAL, and -EINVAL always says "file:line: reason"; every rule in the
- * list has a valid name, a pattern of at most RULE_PATTERN_MAX bytes, a known target, a lowercased header
- * name for header targets, a finite score within RULE_SCORE_MAX, and no two rules share a
- * name. Compilation (Hyperscan, PCRE2) is not fuzzed here: those are the libraries' parsers.
+ * Invariants: 0, -ENOMEM or -EINVAL, and -EINVAL always says "file:line: reason"; every
+ * rule in the list has a valid name, a pattern of at most RULE_PATTERN_MAX bytes, a known
+ * target, a lowercased printable header name for header targets, a finite score within
+ * RULE_SCORE_MAX, and no two rules share a name. Compilation (Hyperscan, PCRE2) is not
+ * fuzzed here: those are the libraries' parsers.
  */
 #include "scan/rules.h"
 
