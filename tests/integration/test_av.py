@@ -18,7 +18,7 @@ import tempfile
 import unittest
 import zipfile
 
-from mxtest import Node, Sink, make_message
+from mxtest import Node, Sink, make_message, wait_until
 
 TESTFILES = "/usr/share/clamav-testfiles"
 
@@ -67,9 +67,19 @@ def attachment_message(name, data, cte="base64", ctype=("application", "octet-st
     return m.as_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
+def start_ready(node, timeout=120):
+    """Start the node and wait until every scan worker has loaded its scanners: until then
+    mail waits for a verdict (or is committed unscanned), which is not what these tests test."""
+    node.start()
+    workers = int(node.config.get("scan.workers", "1"))
+    wait_until(lambda: all("scan: worker %d ready" % i in node.log() for i in range(workers)),
+               timeout, what="the scan workers to be ready")
+    return node
+
+
 def rejected(node, msg):
     """Send msg; return the (code, text) of the refusal, or None when it was accepted."""
-    s = node.smtp()
+    s = node.smtp(timeout=120)
     try:
         s.ehlo("client.test")
         s.sendmail("alice@sender.test", ["bob@example.test"], msg)
@@ -92,7 +102,7 @@ class Eicar(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix="mxav-")
         p = cls.node.mx("sig", "add", eicar_sig(cls.tmp), check=True)
         assert "installed eicar.ndb" in p.stdout, p.stdout
-        cls.node.start()
+        start_ready(cls.node)
 
     @classmethod
     def tearDownClass(cls):
@@ -158,7 +168,7 @@ class ClamTestfiles(unittest.TestCase):
         cls.node.add_tenant("example", "example.test", cls.sink.route)
         cls.tmp = tempfile.mkdtemp(prefix="mxav-")
         cls.node.mx("sig", "add", clam_sig(cls.tmp), check=True)
-        cls.node.start()
+        start_ready(cls.node)
 
     @classmethod
     def tearDownClass(cls):

@@ -11,12 +11,12 @@ import time
 import unittest
 
 from mxtest import Node, Sink, make_message, wait_until
-from test_av import attachment_message, eicar, eicar_sig
+from test_av import attachment_message, eicar, eicar_sig, start_ready
 
 
 def send(node, msg):
     """One transaction; returns (code, text) of the DATA reply (or of the refusal)."""
-    s = node.smtp()
+    s = node.smtp(timeout=120)
     try:
         s.ehlo("client.test")
         s.mail("alice@sender.test")
@@ -68,7 +68,7 @@ class HotReload(unittest.TestCase):
         self.sink = Sink().start()
         self.node = Node(config={"scan.workers": "2"})
         self.node.add_tenant("example", "example.test", self.sink.route)
-        self.node.start()
+        start_ready(self.node)
         self.tmp = tempfile.mkdtemp(prefix="mxreload-")
 
     def tearDown(self):
@@ -105,7 +105,7 @@ class WorkerKilled(unittest.TestCase):
         self.node.add_tenant("example", "example.test", self.sink.route)
         self.tmp = tempfile.mkdtemp(prefix="mxkill-")
         self.node.mx("sig", "add", eicar_sig(self.tmp), check=True)
-        self.node.start()
+        start_ready(self.node)
 
     def tearDown(self):
         self.node.stop()
@@ -132,7 +132,7 @@ class WorkerKilled(unittest.TestCase):
         clean = [r for r in load.results if r[1] == 250]
         self.assertEqual([r for r in load.results if r[1] != 250], [])
         # Every accepted clean message arrives; the infected one is scanned, not delivered.
-        msgs = self.sink.wait_count(len(clean), timeout=90)
+        msgs = self.sink.wait_count(len(clean), timeout=180)
         self.assertFalse(any(b"e.com" in m for m in msgs))
         wait_until(lambda: re.search(r"id=%s qmgr: scanned verdict=malware" % infected, n.log()),
                    60, what="qmgr to scan the unscanned message once a worker is back")

@@ -12,7 +12,7 @@ import unittest
 import zipfile
 
 from mxtest import Node, Sink, make_message, wait_until
-from test_av import TESTFILES, attachment_message, rejected
+from test_av import TESTFILES, attachment_message, rejected, start_ready
 
 
 def docm_with_macros():
@@ -39,7 +39,7 @@ class Heuristics(unittest.TestCase):
         cls.sink = Sink().start()
         cls.node = Node()
         cls.node.add_tenant("example", "example.test", cls.sink.route)
-        cls.node.start()
+        start_ready(cls.node)
 
     @classmethod
     def tearDownClass(cls):

@@ -8,7 +8,7 @@ import time
 import unittest
 
 from mxtest import Node, Sink, free_port, make_message, wait_until
-from test_av import attachment_message, eicar, eicar_sig, rejected
+from test_av import attachment_message, eicar, eicar_sig, rejected, start_ready
 
 
 def qlist(node):
@@ -36,7 +36,7 @@ class Quarantine(unittest.TestCase):
         self.node.add_tenant("example", "example.test", self.sink.route)
         self.tmp = tempfile.mkdtemp(prefix="mxq-")
         self.node.mx("sig", "add", eicar_sig(self.tmp), check=True)
-        self.node.start()
+        start_ready(self.node)
 
     def tearDown(self):
         self.node.stop()
@@ -48,9 +48,9 @@ class Quarantine(unittest.TestCase):
         self.sink.start()
         n.mx("tenant", "set", "example", "--on-malware", "quarantine", check=True)
         # The workers see the change within a second; until then the default (reject) holds.
-        wait_until(lambda: rejected(n, attachment_message("e.com", eicar())) is None, 10,
+        wait_until(lambda: rejected(n, attachment_message("e.com", eicar())) is None, 30,
                    what="policy change to reach the scan workers")
-        q = wait_until(lambda: [e for e in qlist(n).values() if e["verdict"] == "malware"], 10,
+        q = wait_until(lambda: [e for e in qlist(n).values() if e["verdict"] == "malware"], 30,
                        what="the infected mail in quarantine")
         entry = q[0]
         self.assertEqual(entry["virus"], "Eicar-Test-Signature")
@@ -72,7 +72,7 @@ class Quarantine(unittest.TestCase):
 
         # delete
         self.assertIsNone(rejected(n, attachment_message("f.com", eicar())))
-        q = wait_until(lambda: [i for i, e in qlist(n).items() if e["verdict"] == "malware"], 10,
+        q = wait_until(lambda: [i for i, e in qlist(n).items() if e["verdict"] == "malware"], 30,
                        what="second infected mail in quarantine")
         n.mx("quarantine", "delete", q[0], check=True)
         self.assertNotIn(q[0], qlist(n))
@@ -86,7 +86,7 @@ class Quarantine(unittest.TestCase):
         n.mx("tenant", "set", "example", "--block", "spammer.test", check=True)
 
         def blocked():
-            s = n.smtp()
+            s = n.smtp(timeout=120)
             try:
                 s.ehlo("client.test")
                 s.sendmail("x@spammer.test", ["bob@example.test"], make_message(sender="x@spammer.test"))
@@ -95,7 +95,7 @@ class Quarantine(unittest.TestCase):
                 return e
             finally:
                 s.close()
-        e = wait_until(blocked, 10, what="the block list to reach the scan workers")
+        e = wait_until(blocked, 30, what="the block list to reach the scan workers")
         self.assertEqual(e.smtp_code, 550)
         # others still get through
         self.assertIsNone(rejected(n, make_message()))
@@ -106,7 +106,7 @@ class Quarantine(unittest.TestCase):
         token = "mxtower-retro-%d" % os.getpid()
         # The client's server is down: the mail stays in the queue.
         self.assertIsNone(rejected(n, make_message(body="payload %s here\r\n" % token)))
-        held = wait_until(lambda: [m for m in queue_ids(n)], 10, what="the message in the queue")
+        held = wait_until(lambda: [m for m in queue_ids(n)], 30, what="the message in the queue")
         mid = held[0]["id"]
         n.mx("queue", "hold", mid, check=True)
         sig = os.path.join(self.tmp, "retro.ndb")
@@ -126,9 +126,9 @@ class Quarantine(unittest.TestCase):
         n = self.node
         n.mx("tenant", "set", "example", "--on-malware", "quarantine", "--quarantine-days", "0",
              check=True)
-        wait_until(lambda: rejected(n, attachment_message("e.com", eicar())) is None, 10,
+        wait_until(lambda: rejected(n, attachment_message("e.com", eicar())) is None, 30,
                    what="policy change to reach the scan workers")
-        wait_until(lambda: qlist(n), 10, what="mail in quarantine")
+        wait_until(lambda: qlist(n), 30, what="mail in quarantine")
         p = n.mx("quarantine", "expire", check=True)
         self.assertRegex(p.stdout, r"expired [1-9]")
         self.assertEqual(qlist(n), {})
