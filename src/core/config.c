@@ -97,7 +97,9 @@ void config_defaults(struct config *c)
 	c->smtp.cmd_timeout = 300; /* RFC 5321 4.5.3.2.7: server timeout 5 minutes */
 	c->smtp.data_timeout = 600;
 	c->smtp.workers = 1;
-	snprintf(c->smtp.xclient_networks, sizeof c->smtp.xclient_networks, "127.0.0.0/8,::1/128");
+	/* XCLIENT lets a client claim another address: nobody, until the operator names its
+	 * proxies (Postfix's smtpd_authorized_xclient_hosts is empty by default too). */
+	c->smtp.xclient_networks[0] = '\0';
 	snprintf(c->http.listen, sizeof c->http.listen, "127.0.0.1:8025");
 	c->queue.hash_depth = 1;
 	c->queue.hash_width = 2;

@@ -204,7 +204,10 @@ class Node:
         args += ["--route", route, *extra]
         return self.mx(*args, check=True)
 
-    def start(self, timeout=30):
+    def start(self, timeout=60, wait_scan=True):
+        """Start and wait until SMTP answers and (wait_scan) every scan worker is ready, so
+        that the first message gets a verdict instead of the scan deadline."""
+        self._log_size_at_start = len(self.log())
         self.proc = subprocess.Popen([self.binary, "serve", "-c", self.ini, "--home", self.home],
                                      stdout=subprocess.DEVNULL, stderr=open(self.logpath, "ab"),
                                      start_new_session=True)
@@ -214,6 +217,11 @@ class Node:
                    what="node to answer SMTP")
         if self.proc.poll() is not None:
             raise AssertionError("node exited (%s):\n%s" % (self.proc.returncode, self.log()[-4000:]))
+        workers = int(self.config.get("scan.workers", "1"))
+        if wait_scan and workers > 0 and self.config.get("scan.scanners", "all") != "none":
+            mark = self._log_size_at_start
+            wait_until(lambda: len(set(re.findall(r"scan: worker (\d+) ready", self.log()[mark:]))) >= workers,
+                       timeout, what="%d scan workers ready" % workers)
         return self
 
     def running(self):
@@ -294,7 +302,7 @@ class Node:
         except FileNotFoundError:
             return ""
 
-    def smtp(self, timeout=30):
+    def smtp(self, timeout=60):
         s = smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=timeout)
         return s
 

@@ -86,7 +86,7 @@ SMUGGLING = {
 
 
 def start_node(config=None, tenants=True):
-    cfg = {"scan.workers": "0"}
+    cfg = {"scan.workers": "0", "smtp.xclient_networks": "127.0.0.0/8"}
     cfg.update(config or {})
     sink = mxtest.Sink().start()
     node = mxtest.Node(config=cfg)
