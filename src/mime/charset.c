@@ -33,20 +33,34 @@ struct charset_alias {
 
 /* Labels seen in the wild that iconv does not know, or knows as something narrower. */
 static const struct charset_alias charset_aliases[] = {
-	{"iso-8859-1", "WINDOWS-1252"}, {"iso8859-1", "WINDOWS-1252"},
-	{"latin1", "WINDOWS-1252"},     {"l1", "WINDOWS-1252"},
-	{"us-ascii", "WINDOWS-1252"},   {"ascii", "WINDOWS-1252"},
-	{"ansi_x3.4-1968", "WINDOWS-1252"}, {"", "WINDOWS-1252"},
-	{"gb2312", "GB18030"},          {"gbk", "GB18030"},
-	{"x-gbk", "GB18030"},           {"ks_c_5601-1987", "CP949"},
-	{"ks_c_5601", "CP949"},         {"euc-kr", "CP949"},
-	{"x-sjis", "SHIFT_JIS"},        {"shift-jis", "SHIFT_JIS"},
-	{"x-euc-jp", "EUC-JP"},         {"unicode-1-1-utf-7", "UTF-7"},
-	{"x-unknown", "WINDOWS-1252"},  {"unknown-8bit", "WINDOWS-1252"},
-	{"x-user-defined", "WINDOWS-1252"}, {"default", "WINDOWS-1252"},
-	{"iso-8859-8-i", "ISO-8859-8"}, {"tis-620", "TIS-620"},
-	{"windows-874", "CP874"},       {"x-mac-roman", "MACINTOSH"},
-	{"utf8", "UTF-8"},              {"cp1252", "WINDOWS-1252"},
+    {"iso-8859-1", "WINDOWS-1252"},
+    {"iso8859-1", "WINDOWS-1252"},
+    {"latin1", "WINDOWS-1252"},
+    {"l1", "WINDOWS-1252"},
+    {"us-ascii", "WINDOWS-1252"},
+    {"ascii", "WINDOWS-1252"},
+    {"ansi_x3.4-1968", "WINDOWS-1252"},
+    {"", "WINDOWS-1252"},
+    {"gb2312", "GB18030"},
+    {"gbk", "GB18030"},
+    {"x-gbk", "GB18030"},
+    {"ks_c_5601-1987", "CP949"},
+    {"ks_c_5601", "CP949"},
+    {"euc-kr", "CP949"},
+    {"x-sjis", "SHIFT_JIS"},
+    {"shift-jis", "SHIFT_JIS"},
+    {"x-euc-jp", "EUC-JP"},
+    {"unicode-1-1-utf-7", "UTF-7"},
+    {"x-unknown", "WINDOWS-1252"},
+    {"unknown-8bit", "WINDOWS-1252"},
+    {"x-user-defined", "WINDOWS-1252"},
+    {"default", "WINDOWS-1252"},
+    {"iso-8859-8-i", "ISO-8859-8"},
+    {"tis-620", "TIS-620"},
+    {"windows-874", "CP874"},
+    {"x-mac-roman", "MACINTOSH"},
+    {"utf8", "UTF-8"},
+    {"cp1252", "WINDOWS-1252"},
 };
 
 /*
@@ -228,7 +242,7 @@ static struct charset_slot *charset_open(const char *nm)
 
 /* Convert through a single-byte table; ASCII runs are copied whole. */
 static int charset_sb_convert(const struct charset_sb *sb, const char *p, size_t len,
-			      struct buf *out)
+                              struct buf *out)
 {
 	const unsigned char *s = (const unsigned char *)p, *e = s + len;
 	char chunk[CHARSET_CHUNK];
@@ -291,7 +305,12 @@ static int utf8_repair(const char *p, size_t len, struct buf *out)
 		while (t < e) {
 			unsigned char c = (unsigned char)*t;
 
-			k = c < 0x80 ? 1 : c < 0xC2 ? 0 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : c < 0xF5 ? 4 : 0;
+			k = c < 0x80   ? 1
+			    : c < 0xC2 ? 0
+			    : c < 0xE0 ? 2
+			    : c < 0xF0 ? 3
+			    : c < 0xF5 ? 4
+			               : 0;
 			if (k == 0 || (size_t)(e - t) < k || !mime_utf8_valid(t, k))
 				break;
 			t += k;

@@ -18,16 +18,16 @@
 
 /* 0..63 for the alphabet, 64 for '=', 65 for whitespace, 255 for anything else. */
 static const unsigned char b64_rank[256] = {
-	['A'] = 0,  ['B'] = 1,  ['C'] = 2,  ['D'] = 3,  ['E'] = 4,  ['F'] = 5,  ['G'] = 6,
-	['H'] = 7,  ['I'] = 8,  ['J'] = 9,  ['K'] = 10, ['L'] = 11, ['M'] = 12, ['N'] = 13,
-	['O'] = 14, ['P'] = 15, ['Q'] = 16, ['R'] = 17, ['S'] = 18, ['T'] = 19, ['U'] = 20,
-	['V'] = 21, ['W'] = 22, ['X'] = 23, ['Y'] = 24, ['Z'] = 25, ['a'] = 26, ['b'] = 27,
-	['c'] = 28, ['d'] = 29, ['e'] = 30, ['f'] = 31, ['g'] = 32, ['h'] = 33, ['i'] = 34,
-	['j'] = 35, ['k'] = 36, ['l'] = 37, ['m'] = 38, ['n'] = 39, ['o'] = 40, ['p'] = 41,
-	['q'] = 42, ['r'] = 43, ['s'] = 44, ['t'] = 45, ['u'] = 46, ['v'] = 47, ['w'] = 48,
-	['x'] = 49, ['y'] = 50, ['z'] = 51, ['0'] = 52, ['1'] = 53, ['2'] = 54, ['3'] = 55,
-	['4'] = 56, ['5'] = 57, ['6'] = 58, ['7'] = 59, ['8'] = 60, ['9'] = 61, ['+'] = 62,
-	['/'] = 63, ['='] = 64, [' '] = 65, ['\t'] = 65, ['\r'] = 65, ['\n'] = 65,
+    ['A'] = 0,  ['B'] = 1,  ['C'] = 2,  ['D'] = 3,   ['E'] = 4,   ['F'] = 5,   ['G'] = 6,
+    ['H'] = 7,  ['I'] = 8,  ['J'] = 9,  ['K'] = 10,  ['L'] = 11,  ['M'] = 12,  ['N'] = 13,
+    ['O'] = 14, ['P'] = 15, ['Q'] = 16, ['R'] = 17,  ['S'] = 18,  ['T'] = 19,  ['U'] = 20,
+    ['V'] = 21, ['W'] = 22, ['X'] = 23, ['Y'] = 24,  ['Z'] = 25,  ['a'] = 26,  ['b'] = 27,
+    ['c'] = 28, ['d'] = 29, ['e'] = 30, ['f'] = 31,  ['g'] = 32,  ['h'] = 33,  ['i'] = 34,
+    ['j'] = 35, ['k'] = 36, ['l'] = 37, ['m'] = 38,  ['n'] = 39,  ['o'] = 40,  ['p'] = 41,
+    ['q'] = 42, ['r'] = 43, ['s'] = 44, ['t'] = 45,  ['u'] = 46,  ['v'] = 47,  ['w'] = 48,
+    ['x'] = 49, ['y'] = 50, ['z'] = 51, ['0'] = 52,  ['1'] = 53,  ['2'] = 54,  ['3'] = 55,
+    ['4'] = 56, ['5'] = 57, ['6'] = 58, ['7'] = 59,  ['8'] = 60,  ['9'] = 61,  ['+'] = 62,
+    ['/'] = 63, ['='] = 64, [' '] = 65, ['\t'] = 65, ['\r'] = 65, ['\n'] = 65,
 };
 
 /* The table above leaves unlisted bytes at 0, which is 'A'; fix that once. */
@@ -59,7 +59,7 @@ size_t mime_base64_raw(const char *p, size_t len, unsigned char *out, unsigned *
 		/* Fast path: four alphabet characters in a row. */
 		if (n == 0 && e - s >= 4) {
 			unsigned a0 = b64_tab[s[0]], a1 = b64_tab[s[1]], a2 = b64_tab[s[2]],
-				 a3 = b64_tab[s[3]];
+			         a3 = b64_tab[s[3]];
 
 			if ((a0 | a1 | a2 | a3) < 64) {
 				unsigned long v = (unsigned long)a0 << 18 | a1 << 12 | a2 << 6 | a3;
@@ -84,8 +84,9 @@ size_t mime_base64_raw(const char *p, size_t len, unsigned char *out, unsigned *
 				acc = 0;
 			}
 		} else if (c == 64) {
-			/* RFC 2045 section 6.8: '=' is evidence that the data has ended. What follows
-			 * is typically a list footer appended to the body, not more base64. */
+			/* RFC 2045 section 6.8: '=' is evidence that the data has ended. What
+			 * follows is typically a list footer appended to the body, not more base64.
+			 */
 			break;
 		} else if (c == 255) {
 			(*bad)++;
@@ -118,7 +119,7 @@ static int hexval(unsigned char c)
  * Returns 1 when it ends in a soft line break (a final '=' that escapes nothing).
  */
 static int qp_line(const unsigned char *s, const unsigned char *e, unsigned char **op,
-		   unsigned *bad)
+                   unsigned *bad)
 {
 	unsigned char *o = *op;
 	int soft = 0;
@@ -168,7 +169,8 @@ size_t mime_qp_raw(const char *p, size_t len, unsigned char *out, unsigned *bad)
 
 		/* The line break is LF or CRLF; a CR alone is data. */
 		brk = nl && le > s && le[-1] == '\r' ? le - 1 : le;
-		/* RFC 2045 section 6.7 (3): blanks after a soft-break '=' were added in transport. */
+		/* RFC 2045 section 6.7 (3): blanks after a soft-break '=' were added in transport.
+		 */
 		for (ce = brk; ce > s && (ce[-1] == ' ' || ce[-1] == '\t'); ce--)
 			;
 		if (!qp_line(s, ce, &o, bad)) {
@@ -184,7 +186,7 @@ size_t mime_qp_raw(const char *p, size_t len, unsigned char *out, unsigned *bad)
 }
 
 static int decode_into_buf(size_t (*fn)(const char *, size_t, unsigned char *, unsigned *),
-			   const char *p, size_t len, struct buf *out)
+                           const char *p, size_t len, struct buf *out)
 {
 	unsigned bad = 0;
 	size_t n;

@@ -20,7 +20,7 @@ struct mime_embedded {
 	size_t data, data_end; /* offsets of the encoded lines */
 	const char *name;      /* file name as written (not NUL-terminated), may be empty */
 	size_t name_len;
-	int yenc;              /* 0 uuencode, 1 yEnc */
+	int yenc; /* 0 uuencode, 1 yEnc */
 };
 
 /* Find the first uuencode or yEnc block at or after offset from; 1 when found, else 0. */

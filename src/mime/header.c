@@ -51,7 +51,8 @@ static const char *header_value(struct arena *a, struct slice raw, unsigned *fla
 		e = s + HEADER_VALUE_MAX;
 	/* Three vectorised looks instead of one byte loop: most values need none of the work. */
 	has8 = !mime_ascii(s, (size_t)(e - s));
-	hasnl = memchr(s, '\n', (size_t)(e - s)) != NULL || memchr(s, '\r', (size_t)(e - s)) != NULL;
+	hasnl =
+	    memchr(s, '\n', (size_t)(e - s)) != NULL || memchr(s, '\r', (size_t)(e - s)) != NULL;
 	for (q = s; q < e && (q = memchr(q, '=', (size_t)(e - q))) != NULL; q++)
 		if (q + 1 < e && q[1] == '?') {
 			hasword = 1;
@@ -82,7 +83,7 @@ static const char *header_value(struct arena *a, struct slice raw, unsigned *fla
 }
 
 size_t mime_headers_parse(struct arena *a, const char *p, size_t len, struct mime_header **list,
-			  size_t *raw_len, unsigned *flags)
+                          size_t *raw_len, unsigned *flags)
 {
 	const char *s = p, *e = p + len, *hstart = NULL, *colon = NULL, *name_end = NULL;
 	struct mime_header **tail = list;
@@ -98,7 +99,8 @@ size_t mime_headers_parse(struct arena *a, const char *p, size_t len, struct mim
 			/* Is this a new header? Name, optional blanks, colon. */
 			const char *q = s;
 
-			while (q < nl && (unsigned char)*q > 32 && (unsigned char)*q < 127 && *q != ':')
+			while (q < nl && (unsigned char)*q > 32 && (unsigned char)*q < 127 &&
+			       *q != ':')
 				q++;
 			ne = q;
 			while (q < nl && (*q == ' ' || *q == '\t'))
@@ -261,8 +263,10 @@ static int append_unquoted(struct buf *b, const char *p, size_t len, int quoted)
 
 static int hexv(char c)
 {
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-	       : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+	                              : -1;
 }
 
 static int append_pct(struct buf *b, const char *p, size_t len)
@@ -346,8 +350,8 @@ const char *mime_param_get(struct arena *a, struct slice v, const char *name)
 			while (s < e && *s != ';')
 				s++;
 			vale = s;
-			while (vale > val && (vale[-1] == ' ' || vale[-1] == '\t' || vale[-1] == '\r' ||
-					      vale[-1] == '\n'))
+			while (vale > val && (vale[-1] == ' ' || vale[-1] == '\t' ||
+			                      vale[-1] == '\r' || vale[-1] == '\n'))
 				vale--;
 		}
 		if ((size_t)(pne - pn) < nlen || strncasecmp(pn, name, nlen) != 0)
@@ -408,8 +412,8 @@ const char *mime_param_get(struct arena *a, struct slice v, const char *name)
 		} else {
 			for (i = 0; i < nsegs && segs[i].p; i++) {
 				int r = segs[i].ext ? append_pct(&b, segs[i].p, segs[i].len)
-						    : append_unquoted(&b, segs[i].p, segs[i].len,
-								      segs[i].quoted);
+				                    : append_unquoted(&b, segs[i].p, segs[i].len,
+				                                      segs[i].quoted);
 				if (r < 0)
 					goto out;
 			}
@@ -419,7 +423,7 @@ const char *mime_param_get(struct arena *a, struct slice v, const char *name)
 
 			buf_init(&u, b.len * 3 + 16);
 			if (mime_charset_to_utf8(charset[0] ? charset : "utf-8", b.p ? b.p : "",
-						 b.len, &u) >= 0)
+			                         b.len, &u) >= 0)
 				res = arena_strndup(a, u.p ? u.p : "", u.len);
 			buf_free(&u);
 		}

@@ -16,7 +16,7 @@
  * Returns (size_t)-1 when the arena is full.
  */
 size_t mime_headers_parse(struct arena *a, const char *p, size_t len, struct mime_header **list,
-			  size_t *raw_len, unsigned *flags);
+                          size_t *raw_len, unsigned *flags);
 
 /* The first token of a structured value (before ';'), lowercased, into the arena. With
  * split_slash, type and subtype are returned apart (subtype may be NULL). */

@@ -25,29 +25,26 @@ struct html_entity {
 
 /* The named references that occur in mail; the full HTML5 table (2231 names) buys nothing. */
 static const struct html_entity html_entities[] = {
-	{"amp", '&'},      {"lt", '<'},        {"gt", '>'},       {"quot", '"'},
-	{"apos", '\''},    {"nbsp", ' '},      {"copy", 0xA9},    {"reg", 0xAE},
-	{"trade", 0x2122}, {"hellip", 0x2026}, {"mdash", 0x2014}, {"ndash", 0x2013},
-	{"lsquo", 0x2018}, {"rsquo", 0x2019},  {"ldquo", 0x201C}, {"rdquo", 0x201D},
-	{"bull", 0x2022},  {"middot", 0xB7},   {"euro", 0x20AC},  {"pound", 0xA3},
-	{"yen", 0xA5},     {"cent", 0xA2},     {"sect", 0xA7},    {"deg", 0xB0},
-	{"plusmn", 0xB1},  {"times", 0xD7},    {"divide", 0xF7},  {"laquo", 0xAB},
-	{"raquo", 0xBB},   {"iexcl", 0xA1},    {"iquest", 0xBF},  {"shy", 0xAD},
-	{"auml", 0xE4},    {"ouml", 0xF6},     {"uuml", 0xFC},    {"Auml", 0xC4},
-	{"Ouml", 0xD6},    {"Uuml", 0xDC},     {"szlig", 0xDF},   {"eacute", 0xE9},
-	{"egrave", 0xE8},  {"ecirc", 0xEA},    {"aacute", 0xE1},  {"agrave", 0xE0},
-	{"acirc", 0xE2},   {"iacute", 0xED},   {"oacute", 0xF3},  {"uacute", 0xFA},
-	{"ntilde", 0xF1},  {"ccedil", 0xE7},   {"Eacute", 0xC9},  {"aring", 0xE5},
-	{"oslash", 0xF8},  {"aelig", 0xE6},    {"zwnj", 0x200C},  {"zwj", 0x200D},
-	{"lrm", 0x200E},   {"rlm", 0x200F},    {"thinsp", 0x2009}, {"ensp", 0x2002},
-	{"emsp", 0x2003},
+    {"amp", '&'},      {"lt", '<'},       {"gt", '>'},       {"quot", '"'},      {"apos", '\''},
+    {"nbsp", ' '},     {"copy", 0xA9},    {"reg", 0xAE},     {"trade", 0x2122},  {"hellip", 0x2026},
+    {"mdash", 0x2014}, {"ndash", 0x2013}, {"lsquo", 0x2018}, {"rsquo", 0x2019},  {"ldquo", 0x201C},
+    {"rdquo", 0x201D}, {"bull", 0x2022},  {"middot", 0xB7},  {"euro", 0x20AC},   {"pound", 0xA3},
+    {"yen", 0xA5},     {"cent", 0xA2},    {"sect", 0xA7},    {"deg", 0xB0},      {"plusmn", 0xB1},
+    {"times", 0xD7},   {"divide", 0xF7},  {"laquo", 0xAB},   {"raquo", 0xBB},    {"iexcl", 0xA1},
+    {"iquest", 0xBF},  {"shy", 0xAD},     {"auml", 0xE4},    {"ouml", 0xF6},     {"uuml", 0xFC},
+    {"Auml", 0xC4},    {"Ouml", 0xD6},    {"Uuml", 0xDC},    {"szlig", 0xDF},    {"eacute", 0xE9},
+    {"egrave", 0xE8},  {"ecirc", 0xEA},   {"aacute", 0xE1},  {"agrave", 0xE0},   {"acirc", 0xE2},
+    {"iacute", 0xED},  {"oacute", 0xF3},  {"uacute", 0xFA},  {"ntilde", 0xF1},   {"ccedil", 0xE7},
+    {"Eacute", 0xC9},  {"aring", 0xE5},   {"oslash", 0xF8},  {"aelig", 0xE6},    {"zwnj", 0x200C},
+    {"zwj", 0x200D},   {"lrm", 0x200E},   {"rlm", 0x200F},   {"thinsp", 0x2009}, {"ensp", 0x2002},
+    {"emsp", 0x2003},
 };
 
 /* Windows-1252 meanings of &#128; .. &#159;, as browsers read them. */
 static const unsigned short html_c1[32] = {
-	0x20AC, 0xFFFD, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
-	0x2039, 0x0152, 0xFFFD, 0x017D, 0xFFFD, 0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
-	0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178,
+    0x20AC, 0xFFFD, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+    0x2039, 0x0152, 0xFFFD, 0x017D, 0xFFFD, 0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+    0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178,
 };
 
 static size_t utf8_put(unsigned cp, char *o)
@@ -95,9 +92,10 @@ size_t mime_html_entity(const char *p, size_t len, char utf8[8], size_t *ulen)
 
 		for (i = hex ? 3 : 2; i < len; i++) {
 			char c = p[i];
-			int d = c >= '0' && c <= '9' ? c - '0'
-				: hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
-				: hex && c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+			int d = c >= '0' && c <= '9'          ? c - '0'
+			        : hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
+			        : hex && c >= 'A' && c <= 'F' ? c - 'A' + 10
+			                                      : -1;
 
 			if (d < 0)
 				break;
@@ -235,7 +233,8 @@ static int tag_attr(const char *s, const char *e, const char *name, struct buf *
 				size_t ul = 0, k = 0;
 				int r;
 
-				while (v < ve && *v != '&' && *v != '\r' && *v != '\n' && *v != '\t')
+				while (v < ve && *v != '&' && *v != '\r' && *v != '\n' &&
+				       *v != '\t')
 					v++;
 				if (v > run && (r = buf_append(val, run, (size_t)(v - run))) < 0)
 					return r;
@@ -265,8 +264,16 @@ static int tag_attr(const char *s, const char *e, const char *name, struct buf *
 }
 
 enum html_tag {
-	TAG_OTHER, TAG_BLOCK, TAG_CELL, TAG_A, TAG_AREA, TAG_IMG, TAG_IFRAME, TAG_FORM,
-	TAG_SCRIPT, TAG_STYLE,
+	TAG_OTHER,
+	TAG_BLOCK,
+	TAG_CELL,
+	TAG_A,
+	TAG_AREA,
+	TAG_IMG,
+	TAG_IFRAME,
+	TAG_FORM,
+	TAG_SCRIPT,
+	TAG_STYLE,
 };
 
 /* Block elements end the current line of text; cells separate words; the rest carry links or
@@ -275,16 +282,16 @@ static const struct {
 	const char *name;
 	unsigned char len, kind;
 } html_tags[] = {
-	{"a", 1, TAG_A},         {"p", 1, TAG_BLOCK},      {"br", 2, TAG_BLOCK},
-	{"tr", 2, TAG_BLOCK},    {"li", 2, TAG_BLOCK},     {"ul", 2, TAG_BLOCK},
-	{"ol", 2, TAG_BLOCK},    {"h1", 2, TAG_BLOCK},     {"h2", 2, TAG_BLOCK},
-	{"h3", 2, TAG_BLOCK},    {"h4", 2, TAG_BLOCK},     {"h5", 2, TAG_BLOCK},
-	{"h6", 2, TAG_BLOCK},    {"hr", 2, TAG_BLOCK},     {"dd", 2, TAG_BLOCK},
-	{"dt", 2, TAG_BLOCK},    {"td", 2, TAG_CELL},      {"th", 2, TAG_CELL},
-	{"div", 3, TAG_BLOCK},   {"pre", 3, TAG_BLOCK},    {"img", 3, TAG_IMG},
-	{"area", 4, TAG_AREA},   {"form", 4, TAG_FORM},    {"table", 5, TAG_BLOCK},
-	{"title", 5, TAG_BLOCK}, {"style", 5, TAG_STYLE},  {"center", 6, TAG_BLOCK},
-	{"iframe", 6, TAG_IFRAME}, {"script", 6, TAG_SCRIPT}, {"blockquote", 10, TAG_BLOCK},
+    {"a", 1, TAG_A},           {"p", 1, TAG_BLOCK},       {"br", 2, TAG_BLOCK},
+    {"tr", 2, TAG_BLOCK},      {"li", 2, TAG_BLOCK},      {"ul", 2, TAG_BLOCK},
+    {"ol", 2, TAG_BLOCK},      {"h1", 2, TAG_BLOCK},      {"h2", 2, TAG_BLOCK},
+    {"h3", 2, TAG_BLOCK},      {"h4", 2, TAG_BLOCK},      {"h5", 2, TAG_BLOCK},
+    {"h6", 2, TAG_BLOCK},      {"hr", 2, TAG_BLOCK},      {"dd", 2, TAG_BLOCK},
+    {"dt", 2, TAG_BLOCK},      {"td", 2, TAG_CELL},       {"th", 2, TAG_CELL},
+    {"div", 3, TAG_BLOCK},     {"pre", 3, TAG_BLOCK},     {"img", 3, TAG_IMG},
+    {"area", 4, TAG_AREA},     {"form", 4, TAG_FORM},     {"table", 5, TAG_BLOCK},
+    {"title", 5, TAG_BLOCK},   {"style", 5, TAG_STYLE},   {"center", 6, TAG_BLOCK},
+    {"iframe", 6, TAG_IFRAME}, {"script", 6, TAG_SCRIPT}, {"blockquote", 10, TAG_BLOCK},
 };
 
 static enum html_tag tag_kind(const char *n, size_t nl)
@@ -309,14 +316,16 @@ static const char *tag_end(const char *s, const char *e)
 	char q = 0;
 
 	/* Most tags hold no quote before their '>': then that is the end. */
-	if (gt && memchr(s, '"', (size_t)(gt - s)) == NULL && memchr(s, '\'', (size_t)(gt - s)) == NULL)
+	if (gt && memchr(s, '"', (size_t)(gt - s)) == NULL &&
+	    memchr(s, '\'', (size_t)(gt - s)) == NULL)
 		return gt;
 	for (s++; s < e; s++) {
 		if (q) {
 			if (*s == q)
 				q = 0;
 		} else if (*s == '"' || *s == '\'') {
-			/* Only quotes that open a value count; a stray one in text would eat the page. */
+			/* Only quotes that open a value count; a stray one in text would eat the
+			 * page. */
 			if (s[-1] == '=' || s[-1] == ' ')
 				q = *s;
 		} else if (*s == '>') {
@@ -340,8 +349,7 @@ static const char *find_ci(const char *s, const char *e, const char *needle)
 	return NULL;
 }
 
-int mime_html_to_text(const char *p, size_t len, struct buf *out, mime_html_link_fn link,
-		      void *arg)
+int mime_html_to_text(const char *p, size_t len, struct buf *out, mime_html_link_fn link, void *arg)
 {
 	const char *s = p, *e = p + len;
 	struct buf href;
@@ -450,15 +458,17 @@ int mime_html_to_text(const char *p, size_t len, struct buf *out, mime_html_link
 			continue;
 		}
 		{
-			const char *attr = kind == TAG_A || kind == TAG_AREA ? "href"
-					   : kind == TAG_IMG || kind == TAG_IFRAME ? "src"
-					   : kind == TAG_FORM ? "action" : NULL;
+			const char *attr = kind == TAG_A || kind == TAG_AREA       ? "href"
+			                   : kind == TAG_IMG || kind == TAG_IFRAME ? "src"
+			                   : kind == TAG_FORM                      ? "action"
+			                                                           : NULL;
 			int found;
 
 			if (attr == NULL)
 				continue;
 			if (in_anchor && kind == TAG_A) {
-				/* An <a> inside an open <a>: the first one ends without its text. */
+				/* An <a> inside an open <a>: the first one ends without its text.
+				 */
 				if ((r = link(arg, href.p, href.len, NULL, 0)) < 0)
 					goto out;
 				in_anchor = 0;

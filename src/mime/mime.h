@@ -19,42 +19,50 @@
 
 /* Malformations and limits: flags on a part or on the whole message. */
 enum {
-	MIME_F_DEPTH_LIMIT = 1u << 0,   /* nesting deeper than limits.max_depth */
-	MIME_F_PARTS_LIMIT = 1u << 1,   /* more parts than limits.max_parts */
-	MIME_F_DECODE_LIMIT = 1u << 2,  /* decoded bytes over limits.max_decoded */
-	MIME_F_BAD_HEADER = 1u << 3,    /* a header line with no colon, or 8-bit in names */
-	MIME_F_NO_BOUNDARY = 1u << 4,   /* multipart without a usable boundary parameter */
-	MIME_F_UNCLOSED = 1u << 5,      /* multipart with no closing delimiter */
-	MIME_F_BAD_ENCODING = 1u << 6,  /* invalid base64/qp/uu/yenc data */
-	MIME_F_BAD_CHARSET = 1u << 7,   /* unknown charset or invalid bytes in it */
-	MIME_F_8BIT_HEADER = 1u << 8,   /* raw 8-bit bytes in a header */
-	MIME_F_TRUNCATED = 1u << 9,     /* headers never ended */
-	MIME_F_ARENA_FULL = 1u << 10,   /* the arena's byte cap stopped the parse */
+	MIME_F_DEPTH_LIMIT = 1u << 0,  /* nesting deeper than limits.max_depth */
+	MIME_F_PARTS_LIMIT = 1u << 1,  /* more parts than limits.max_parts */
+	MIME_F_DECODE_LIMIT = 1u << 2, /* decoded bytes over limits.max_decoded */
+	MIME_F_BAD_HEADER = 1u << 3,   /* a header line with no colon, or 8-bit in names */
+	MIME_F_NO_BOUNDARY = 1u << 4,  /* multipart without a usable boundary parameter */
+	MIME_F_UNCLOSED = 1u << 5,     /* multipart with no closing delimiter */
+	MIME_F_BAD_ENCODING = 1u << 6, /* invalid base64/qp/uu/yenc data */
+	MIME_F_BAD_CHARSET = 1u << 7,  /* unknown charset or invalid bytes in it */
+	MIME_F_8BIT_HEADER = 1u << 8,  /* raw 8-bit bytes in a header */
+	MIME_F_TRUNCATED = 1u << 9,    /* headers never ended */
+	MIME_F_ARENA_FULL = 1u << 10,  /* the arena's byte cap stopped the parse */
 };
 
 struct mime_limits {
-	unsigned max_depth;  /* multipart/message nesting; deeper parts are kept undecoded */
-	unsigned max_parts;  /* total parts */
-	size_t max_decoded;  /* total decoded bytes over all parts */
+	unsigned max_depth; /* multipart/message nesting; deeper parts are kept undecoded */
+	unsigned max_parts; /* total parts */
+	size_t max_decoded; /* total decoded bytes over all parts */
 };
 /* Defaults: depth 20, 1000 parts, 64 MiB decoded. */
 extern const struct mime_limits mime_limits_default;
 
 struct mime_header {
-	struct slice name;      /* as written, no colon */
-	struct slice raw;       /* raw value, folded, as in the message */
-	const char *value;      /* unfolded, RFC 2047 decoded, UTF-8, NUL-terminated (arena) */
+	struct slice name; /* as written, no colon */
+	struct slice raw;  /* raw value, folded, as in the message */
+	const char *value; /* unfolded, RFC 2047 decoded, UTF-8, NUL-terminated (arena) */
 	struct mime_header *next;
 };
 
-enum mime_encoding { MIME_ENC_7BIT, MIME_ENC_8BIT, MIME_ENC_BINARY, MIME_ENC_BASE64,
-		     MIME_ENC_QP, MIME_ENC_UUENCODE, MIME_ENC_YENC, MIME_ENC_OTHER };
+enum mime_encoding {
+	MIME_ENC_7BIT,
+	MIME_ENC_8BIT,
+	MIME_ENC_BINARY,
+	MIME_ENC_BASE64,
+	MIME_ENC_QP,
+	MIME_ENC_UUENCODE,
+	MIME_ENC_YENC,
+	MIME_ENC_OTHER
+};
 
 struct mime_part {
 	struct mime_part *parent, *children, *next; /* tree: first child and next sibling */
-	unsigned depth;      /* 0 for the root */
-	unsigned index;      /* pre-order position, 0 for the root */
-	unsigned flags;      /* MIME_F_* seen in this part */
+	unsigned depth;                             /* 0 for the root */
+	unsigned index;                             /* pre-order position, 0 for the root */
+	unsigned flags;                             /* MIME_F_* seen in this part */
 
 	struct mime_header *headers; /* in order; NULL for none */
 	struct slice raw_headers;    /* header block as in the message */
@@ -66,7 +74,8 @@ struct mime_part {
 	const char *type, *subtype;
 	const char *charset;     /* lowercased; "" when absent */
 	const char *boundary;    /* multipart only */
-	const char *filename;    /* disposition filename, else Content-Type name; RFC 2231/2047 decoded, UTF-8 */
+	const char *filename;    /* disposition filename, else Content-Type name; RFC 2231/2047
+	                            decoded, UTF-8 */
 	const char *disposition; /* "inline", "attachment" or "" */
 	enum mime_encoding encoding;
 
@@ -91,9 +100,9 @@ struct mime_part {
 };
 
 struct mime_url {
-	const char *url;     /* as found, entities decoded, NUL-terminated */
-	const char *host;    /* lowercased host, no port; "" when none */
-	const char *text;    /* HTML anchor text it was the href of, or NULL */
+	const char *url;  /* as found, entities decoded, NUL-terminated */
+	const char *host; /* lowercased host, no port; "" when none */
+	const char *text; /* HTML anchor text it was the href of, or NULL */
 	const struct mime_part *part;
 	struct mime_url *next;
 };
@@ -101,8 +110,8 @@ struct mime_url {
 struct mime_msg {
 	struct mime_part *root;
 	unsigned nparts;
-	unsigned flags;          /* union of all parts' flags plus message-level ones */
-	struct mime_url *urls;   /* in order of appearance, deduplicated by url string */
+	unsigned flags;        /* union of all parts' flags plus message-level ones */
+	struct mime_url *urls; /* in order of appearance, deduplicated by url string */
 	unsigned nurls;
 	/* All text/plain and text/html leaves as UTF-8, HTML reduced to visible text, joined with
 	 * "\n": what content scanners (rules "body", bayes, fuzzy) read. */
@@ -111,7 +120,7 @@ struct mime_msg {
 };
 
 struct mime_msg *mime_parse(struct arena *a, const char *p, size_t len,
-			    const struct mime_limits *lim);
+                            const struct mime_limits *lim);
 
 /* First header of that name (case-insensitive) in a part's header list; NULL if none. */
 const struct mime_header *mime_header_find(const struct mime_part *part, const char *name);

@@ -32,9 +32,9 @@
 #define MIME_TEXT_MAX (64u * 1024 * 1024)
 
 const struct mime_limits mime_limits_default = {
-	.max_depth = 20,                 /* real mail nests under 10; bombs nest thousands */
-	.max_parts = 1000,               /* mailing-list digests reach a few hundred */
-	.max_decoded = 64 * 1024 * 1024, /* above the largest message we accept, decoded */
+    .max_depth = 20,                 /* real mail nests under 10; bombs nest thousands */
+    .max_parts = 1000,               /* mailing-list digests reach a few hundred */
+    .max_decoded = 64 * 1024 * 1024, /* above the largest message we accept, decoded */
 };
 
 struct mime_parser {
@@ -121,8 +121,9 @@ static int part_fields(struct mime_parser *ps, struct mime_part *part, int in_di
 		if (mime_value_token(ps->a, cd->raw, &tok, NULL) < 0)
 			return -ENOMEM;
 		/* RFC 2183 section 2.8: an unknown disposition is treated as attachment. */
-		part->disposition = tok[0] == '\0' ? "" : streq(tok, "inline") ? "inline"
-											: "attachment";
+		part->disposition = tok[0] == '\0'         ? ""
+		                    : streq(tok, "inline") ? "inline"
+		                                           : "attachment";
 		if ((v = mime_param_get(ps->a, cd->raw, "filename")) != NULL)
 			part->filename = v;
 	}
@@ -145,15 +146,15 @@ struct bstack {
 };
 
 struct delim {
-	const char *line;          /* start of the delimiter line */
-	const char *next;          /* start of the line after it */
+	const char *line;           /* start of the delimiter line */
+	const char *next;           /* start of the line after it */
 	const struct bstack *which; /* whose boundary it is */
-	int close;                 /* "--boundary--" */
+	int close;                  /* "--boundary--" */
 };
 
-static const char *entity_parse(struct mime_parser *ps, struct mime_part *parent,
-				const char *p, const char *e, unsigned depth, int in_digest,
-				const struct bstack *stk, struct mime_part **out);
+static const char *entity_parse(struct mime_parser *ps, struct mime_part *parent, const char *p,
+                                const char *e, unsigned depth, int in_digest,
+                                const struct bstack *stk, struct mime_part **out);
 
 static void child_append(struct mime_part *parent, struct mime_part **tail, struct mime_part *c)
 {
@@ -245,7 +246,7 @@ static int delim_find(const char *s, const char *e, const struct bstack *stk, st
  * is how GMime and MUAs read it.
  */
 static const char *multipart_body(struct mime_parser *ps, struct mime_part *part, const char *s,
-				  const char *e, const struct bstack *own)
+                                  const char *e, const struct bstack *own)
 {
 	struct mime_part *tail = NULL;
 	int in_digest = streq(part->subtype, "digest");
@@ -282,7 +283,7 @@ static const char *multipart_body(struct mime_parser *ps, struct mime_part *part
 
 /* Reserve decode room, honouring max_decoded; returns the input length to decode. */
 static size_t decode_budget(struct mime_parser *ps, struct mime_part *part, size_t in_len,
-			    int base64)
+                            int base64)
 {
 	size_t left = ps->lim.max_decoded - ps->decoded_total;
 	size_t out_bound = base64 ? in_len / 4 * 3 + 3 : in_len;
@@ -331,12 +332,13 @@ static void embedded_extract(struct mime_parser *ps, struct mime_part *part)
 		c = arena_zalloc(ps->a, sizeof *c);
 		in = decode_budget(ps, part, in, 0);
 		out = c ? arena_alloc(ps->a, in + 1) : NULL;
-		if (out == NULL || (c->filename = arena_strndup(ps->a, em.name, em.name_len)) == NULL) {
+		if (out == NULL ||
+		    (c->filename = arena_strndup(ps->a, em.name, em.name_len)) == NULL) {
 			parser_full(ps, part);
 			return;
 		}
 		n = em.yenc ? mime_yenc_raw(p + em.data, in, out, &bad)
-			    : mime_uu_raw(p + em.data, in, out, &bad);
+		            : mime_uu_raw(p + em.data, in, out, &bad);
 		out[n] = '\0';
 		ps->decoded_total += n;
 		c->depth = part->depth + 1;
@@ -395,7 +397,7 @@ static void leaf_decode(struct mime_parser *ps, struct mime_part *part)
 		if (out == NULL)
 			goto full;
 		n = part->encoding == MIME_ENC_YENC ? mime_yenc_raw(in, in_len, out, &bad)
-						    : mime_uu_raw(in, in_len, out, &bad);
+		                                    : mime_uu_raw(in, in_len, out, &bad);
 		break;
 	}
 	default:
@@ -428,7 +430,7 @@ static void leaf_decode(struct mime_parser *ps, struct mime_part *part)
 			part->flags |= MIME_F_BAD_CHARSET;
 		if (r >= 0) {
 			unsigned char *u = (unsigned char *)arena_strndup(
-				ps->a, ps->scratch.p ? ps->scratch.p : "", ps->scratch.len);
+			    ps->a, ps->scratch.p ? ps->scratch.p : "", ps->scratch.len);
 
 			if (u == NULL)
 				goto full;
@@ -441,11 +443,11 @@ static void leaf_decode(struct mime_parser *ps, struct mime_part *part)
 
 		buf_reset(&ps->scratch);
 		r = mime_html_to_text((const char *)part->decoded, part->decoded_len, &ps->scratch,
-				      link_cb, &lc);
+		                      link_cb, &lc);
 		if (r == -ENOMEM && ps->urls.full)
 			goto full;
-		part->text = arena_strndup(ps->a, ps->scratch.p ? ps->scratch.p : "",
-					   ps->scratch.len);
+		part->text =
+		    arena_strndup(ps->a, ps->scratch.p ? ps->scratch.p : "", ps->scratch.len);
 		if (part->text == NULL)
 			goto full;
 		part->text_len = ps->scratch.len;
@@ -469,7 +471,7 @@ static int is_message(const struct mime_part *part)
 {
 	return streq(part->type, "message") &&
 	       (streq(part->subtype, "rfc822") || streq(part->subtype, "news") ||
-		streq(part->subtype, "global"));
+	        streq(part->subtype, "global"));
 }
 
 /*
@@ -477,9 +479,9 @@ static int is_message(const struct mime_part *part)
  * e). *out gets the part (NULL past the parts limit or when the arena is full). Returns where
  * the entity ended, so the enclosing multipart goes on from there.
  */
-static const char *entity_parse(struct mime_parser *ps, struct mime_part *parent,
-				const char *p, const char *e, unsigned depth, int in_digest,
-				const struct bstack *stk, struct mime_part **out)
+static const char *entity_parse(struct mime_parser *ps, struct mime_part *parent, const char *p,
+                                const char *e, unsigned depth, int in_digest,
+                                const struct bstack *stk, struct mime_part **out)
 {
 	struct mime_part *part = NULL;
 	const char *le, *body, *be;
@@ -509,8 +511,8 @@ static const char *entity_parse(struct mime_parser *ps, struct mime_part *parent
 
 		p = nl ? nl + 1 : le;
 	}
-	body_off = mime_headers_parse(ps->a, p, (size_t)(le - p), &part->headers, &raw_len,
-				      &part->flags);
+	body_off =
+	    mime_headers_parse(ps->a, p, (size_t)(le - p), &part->headers, &raw_len, &part->flags);
 	if (body_off == (size_t)-1)
 		goto full;
 	body = p + body_off;
@@ -554,7 +556,8 @@ static const char *entity_parse(struct mime_parser *ps, struct mime_part *parent
 			return e;
 		part->container = 1;
 		entity_parse(ps, part, (const char *)part->content,
-			     (const char *)part->content + part->content_len, depth + 1, 0, NULL, &c);
+		             (const char *)part->content + part->content_len, depth + 1, 0, NULL,
+		             &c);
 		part->children = c;
 		part->content = NULL;
 		part->content_len = 0;
@@ -607,7 +610,7 @@ static void msg_finish(struct mime_parser *ps)
 }
 
 struct mime_msg *mime_parse(struct arena *a, const char *p, size_t len,
-			    const struct mime_limits *lim)
+                            const struct mime_limits *lim)
 {
 	struct mime_parser ps;
 	struct mime_msg *msg = arena_zalloc(a, sizeof *msg);

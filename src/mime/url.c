@@ -108,7 +108,7 @@ static int urls_grow(struct mime_urls *u)
 }
 
 int mime_urls_add(struct mime_urls *u, const char *url, size_t len, const char *text,
-		  size_t text_len, const struct mime_part *part)
+                  size_t text_len, const struct mime_part *part)
 {
 	struct mime_url *x;
 	unsigned i;
@@ -153,8 +153,8 @@ static int url_char(unsigned char c)
 {
 	if (c <= ' ' || c == 0x7f)
 		return 0;
-	return c != '<' && c != '>' && c != '"' && c != '\'' && c != '`' && c != '{' &&
-	       c != '}' && c != '|' && c != '\\' && c != '^';
+	return c != '<' && c != '>' && c != '"' && c != '\'' && c != '`' && c != '{' && c != '}' &&
+	       c != '|' && c != '\\' && c != '^';
 }
 
 static int is_alnum(unsigned char c)
@@ -235,7 +235,7 @@ int mime_urls_scan(struct mime_urls *u, const char *p, size_t len, const struct 
 
 			c = nc;
 			for (start = c; start > p && (start[-1] | 0x20) >= 'a' &&
-					 (start[-1] | 0x20) <= 'z' && c - start < 6;
+			                (start[-1] | 0x20) <= 'z' && c - start < 6;
 			     start--)
 				;
 			sl = (size_t)(c - start);
@@ -248,7 +248,8 @@ int mime_urls_scan(struct mime_urls *u, const char *p, size_t len, const struct 
 				continue;
 			}
 			end = url_end(c + 3, e);
-			if (end > c + 3 && mime_urls_add(u, start, (size_t)(end - start), NULL, 0, part) < 0)
+			if (end > c + 3 &&
+			    mime_urls_add(u, start, (size_t)(end - start), NULL, 0, part) < 0)
 				return -ENOMEM;
 			s = end > c + 3 ? end : c + 3;
 			continue;
@@ -257,7 +258,7 @@ int mime_urls_scan(struct mime_urls *u, const char *p, size_t len, const struct 
 		c = nw;
 		if (e - c >= 6 &&
 		    (c == p || (!is_alnum((unsigned char)c[-1]) && c[-1] != '/' && c[-1] != '.' &&
-				c[-1] != '@' && c[-1] != '-')) &&
+		                c[-1] != '@' && c[-1] != '-')) &&
 		    is_alnum((unsigned char)c[4])) {
 			const char *d;
 

@@ -20,7 +20,7 @@ void mime_urls_init(struct mime_urls *u, struct arena *a);
 /* Add one URL (bytes as found; text may be NULL). Duplicates and URLs past the limit are
  * dropped. Returns -ENOMEM when the arena is full, else 0. */
 int mime_urls_add(struct mime_urls *u, const char *url, size_t len, const char *text,
-		  size_t text_len, const struct mime_part *part);
+                  size_t text_len, const struct mime_part *part);
 /* Find http://, https://, ftp:// and www. URLs in text and add them. */
 int mime_urls_scan(struct mime_urls *u, const char *p, size_t len, const struct mime_part *part);
 

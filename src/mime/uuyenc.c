@@ -11,7 +11,6 @@
 
 #include <string.h>
 
-
 static const char *line_end(const char *p, const char *e)
 {
 	const char *nl = memchr(p, '\n', (size_t)(e - p));
@@ -126,7 +125,8 @@ int mime_embedded_find(const char *p, size_t len, size_t from, struct mime_embed
 		s = s ? s + 1 : e;
 	}
 	while (s < e) {
-		if (*s == 'b' && e - s >= 6 && memcmp(s, "begin ", 6) == 0 && uu_block(p, e, s, out))
+		if (*s == 'b' && e - s >= 6 && memcmp(s, "begin ", 6) == 0 &&
+		    uu_block(p, e, s, out))
 			return 1;
 		if (*s == '=' && e - s >= 8 && memcmp(s, "=ybegin ", 8) == 0 &&
 		    yenc_block(p, e, s, out))

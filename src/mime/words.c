@@ -21,7 +21,7 @@ struct enc_word {
 	const char *start, *end; /* the whole "=?...?=" */
 	const char *cs;          /* charset (and *language), not NUL-terminated */
 	size_t cs_len;
-	char enc;                /* 'B' or 'Q' */
+	char enc; /* 'B' or 'Q' */
 	const char *text;
 	size_t text_len;
 };

@@ -46,8 +46,8 @@ static void dump_part(const struct mime_part *pt, int verbose)
 		printf(" %zu %s", pt->content_len, hex);
 	}
 	if (verbose) {
-		printf(" flags=%#x charset=\"%s\" filename=\"%s\" disp=\"%s\"", pt->flags, pt->charset,
-		       pt->filename, pt->disposition);
+		printf(" flags=%#x charset=\"%s\" filename=\"%s\" disp=\"%s\"", pt->flags,
+		       pt->charset, pt->filename, pt->disposition);
 		if (pt->text) {
 			sha256_hex(pt->text, pt->text_len, hex);
 			printf(" text=%zu:%.16s", pt->text_len, hex);
@@ -128,12 +128,12 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "-a") == 0 && i + 1 < argc) {
 			arena_cap = (size_t)strtoull(argv[++i], NULL, 10);
 		} else if (strcmp(argv[i], "-l") == 0 && i + 1 < argc &&
-			   sscanf(argv[i + 1], "%u,%u,%zu", &limits.max_depth, &limits.max_parts,
-				  &limits.max_decoded) == 3) {
+		           sscanf(argv[i + 1], "%u,%u,%zu", &limits.max_depth, &limits.max_parts,
+		                  &limits.max_decoded) == 3) {
 			i++;
 		} else {
 			fprintf(stderr, "usage: mimedump [-g] [-v] [-a ARENA_BYTES] "
-					"[-l DEPTH,PARTS,DECODED] FILE...\n");
+			                "[-l DEPTH,PARTS,DECODED] FILE...\n");
 			return 2;
 		}
 	}

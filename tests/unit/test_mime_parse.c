@@ -27,12 +27,12 @@ static void tree_str(const struct mime_msg *m, char *out, size_t outsz)
 	out[0] = '\0';
 	for (pt = m->root; pt; pt = mime_part_next(pt)) {
 		int n = snprintf(out + off, outsz - off, "%s%u:%s/%s", off ? " | " : "", pt->depth,
-				 pt->type, pt->subtype);
+		                 pt->type, pt->subtype);
 
 		off += (size_t)n;
 		if (mime_part_is_leaf(pt)) {
 			n = snprintf(out + off, outsz - off, "[%.*s]", (int)pt->decoded_len,
-				     (const char *)pt->decoded);
+			             (const char *)pt->decoded);
 			off += (size_t)n;
 		}
 	}
@@ -43,69 +43,69 @@ static void test_trees(void **state)
 	static const struct {
 		const char *msg, *want;
 	} cases[] = {
-		{"Subject: x\n\nhello\n", "0:text/plain[hello\n]"},
-		{"Subject: x\r\n\r\nhello\r\n", "0:text/plain[hello\r\n]"},
-		/* mbox envelope line */
-		{"From a@b Mon Jan 1 00:00:00 2024\nContent-Type: text/html\n\n<b>x</b>",
-		 "0:text/html[<b>x</b>]"},
-		/* multipart: preamble and epilogue are not parts; the break before a delimiter
-		 * belongs to it */
-		{"Content-Type: multipart/mixed; boundary=b\n\npre\n--b\n\none\n--b\n"
-		 "Content-Type: text/html\n\ntwo\n--b--\nepi\n",
-		 "0:multipart/mixed | 1:text/plain[one] | 1:text/html[two]"},
-		/* transport padding after delimiters */
-		{"Content-Type: multipart/mixed; boundary=b\n\n--b  \n\none\n--b-- \t\n",
-		 "0:multipart/mixed | 1:text/plain[one]"},
-		/* a line that only starts with the boundary is no delimiter */
-		{"Content-Type: multipart/mixed; boundary=b\n\n--b\n\n--bc\n--b--\n",
-		 "0:multipart/mixed | 1:text/plain[--bc]"},
-		/* nested, with the inner one unclosed: the outer delimiter ends it */
-		{"Content-Type: multipart/mixed; boundary=x\n\n--x\n"
-		 "Content-Type: multipart/alternative; boundary=y\n\n--y\n\nin\n--x\n\nout\n--x--\n",
-		 "0:multipart/mixed | 1:multipart/alternative | 2:text/plain[in] | 1:text/plain[out]"},
-		/* a child reusing its parent's boundary takes delimiters to its own close */
-		{"Content-Type: multipart/mixed; boundary=x\n\n--x\n"
-		 "Content-Type: multipart/alternative; boundary=x\n\n--x\n\na\n--x\n\nb\n--x--\n"
-		 "--x\n\nc\n--x--\n",
-		 "0:multipart/mixed | 1:multipart/alternative | 2:text/plain[a] | 2:text/plain[b] | "
-		 "1:text/plain[c]"},
-		/* nothing between two delimiters is no part */
-		{"Content-Type: multipart/mixed; boundary=b\n\n--b\n--b\n\nz\n--b--\n",
-		 "0:multipart/mixed | 1:text/plain[z]"},
-		/* unclosed at end of input: the last part runs to the end */
-		{"Content-Type: multipart/mixed; boundary=b\n\n--b\n\nlast\n",
-		 "0:multipart/mixed | 1:text/plain[last\n]"},
-		/* no boundary: the body stays readable as text (RFC 2045 5.2) */
-		{"Content-Type: multipart/mixed\n\n--b\n\nx\n", "0:text/plain[--b\n\nx\n]"},
-		/* digest children default to message/rfc822 */
-		{"Content-Type: multipart/digest; boundary=d\n\n--d\n\nSubject: s\n\nbody\n--d--\n",
-		 "0:multipart/digest | 1:message/rfc822 | 2:text/plain[body]"},
-		/* message/rfc822 is parsed; base64-encoded ones too */
-		{"Content-Type: message/rfc822\n\nContent-Type: text/html\n\n<p>x",
-		 "0:message/rfc822 | 1:text/html[<p>x]"},
-		{"Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n"
-		 "U3ViamVjdDogaQoKYm9keQo=\n",
-		 "0:message/rfc822 | 1:text/plain[body\n]"},
-		/* transfer encodings, case-insensitive */
-		{"Content-Transfer-Encoding: BASE64\n\naGk=\n", "0:text/plain[hi]"},
-		{"Content-Transfer-Encoding: Quoted-Printable\n\nh=C3=A9=\n!\n",
-		 "0:text/plain[h\xc3\xa9!\n]"},
-		/* charsets to UTF-8 */
-		{"Content-Type: text/plain; charset=\"ISO-8859-1\"\n\ncaf\xe9",
-		 "0:text/plain[caf\xc3\xa9]"},
-		/* invalid Content-Type: the default (RFC 2045 5.2) */
-		{"Content-Type: text\n\nx", "0:text/plain[x]"},
-		{"Content-Type: (c) multipart /(c) mixed ; boundary = \"q r\"\n\n--q r\n\nx\n--q r--",
-		 "0:multipart/mixed | 1:text/plain[x]"},
-		/* headers: continuation of a quoted boundary, a garbage line skipped */
-		{"Content-Type: multipart/mixed; boundary=\"a\n b\"\nthis is no header\n\n--a b\n\nx\n"
-		 "--a b--\n",
-		 "0:multipart/mixed | 1:text/plain[x]"},
-		/* the first of two Content-Types counts */
-		{"Content-Type: text/html\nContent-Type: text/plain\n\nx", "0:text/html[x]"},
-		/* headers that never end: no body */
-		{"Subject: a\nX: b", "0:text/plain[]"},
-		{"", "0:text/plain[]"},
+	    {"Subject: x\n\nhello\n", "0:text/plain[hello\n]"},
+	    {"Subject: x\r\n\r\nhello\r\n", "0:text/plain[hello\r\n]"},
+	    /* mbox envelope line */
+	    {"From a@b Mon Jan 1 00:00:00 2024\nContent-Type: text/html\n\n<b>x</b>",
+	     "0:text/html[<b>x</b>]"},
+	    /* multipart: preamble and epilogue are not parts; the break before a delimiter
+	     * belongs to it */
+	    {"Content-Type: multipart/mixed; boundary=b\n\npre\n--b\n\none\n--b\n"
+	     "Content-Type: text/html\n\ntwo\n--b--\nepi\n",
+	     "0:multipart/mixed | 1:text/plain[one] | 1:text/html[two]"},
+	    /* transport padding after delimiters */
+	    {"Content-Type: multipart/mixed; boundary=b\n\n--b  \n\none\n--b-- \t\n",
+	     "0:multipart/mixed | 1:text/plain[one]"},
+	    /* a line that only starts with the boundary is no delimiter */
+	    {"Content-Type: multipart/mixed; boundary=b\n\n--b\n\n--bc\n--b--\n",
+	     "0:multipart/mixed | 1:text/plain[--bc]"},
+	    /* nested, with the inner one unclosed: the outer delimiter ends it */
+	    {"Content-Type: multipart/mixed; boundary=x\n\n--x\n"
+	     "Content-Type: multipart/alternative; boundary=y\n\n--y\n\nin\n--x\n\nout\n--x--\n",
+	     "0:multipart/mixed | 1:multipart/alternative | 2:text/plain[in] | 1:text/plain[out]"},
+	    /* a child reusing its parent's boundary takes delimiters to its own close */
+	    {"Content-Type: multipart/mixed; boundary=x\n\n--x\n"
+	     "Content-Type: multipart/alternative; boundary=x\n\n--x\n\na\n--x\n\nb\n--x--\n"
+	     "--x\n\nc\n--x--\n",
+	     "0:multipart/mixed | 1:multipart/alternative | 2:text/plain[a] | 2:text/plain[b] | "
+	     "1:text/plain[c]"},
+	    /* nothing between two delimiters is no part */
+	    {"Content-Type: multipart/mixed; boundary=b\n\n--b\n--b\n\nz\n--b--\n",
+	     "0:multipart/mixed | 1:text/plain[z]"},
+	    /* unclosed at end of input: the last part runs to the end */
+	    {"Content-Type: multipart/mixed; boundary=b\n\n--b\n\nlast\n",
+	     "0:multipart/mixed | 1:text/plain[last\n]"},
+	    /* no boundary: the body stays readable as text (RFC 2045 5.2) */
+	    {"Content-Type: multipart/mixed\n\n--b\n\nx\n", "0:text/plain[--b\n\nx\n]"},
+	    /* digest children default to message/rfc822 */
+	    {"Content-Type: multipart/digest; boundary=d\n\n--d\n\nSubject: s\n\nbody\n--d--\n",
+	     "0:multipart/digest | 1:message/rfc822 | 2:text/plain[body]"},
+	    /* message/rfc822 is parsed; base64-encoded ones too */
+	    {"Content-Type: message/rfc822\n\nContent-Type: text/html\n\n<p>x",
+	     "0:message/rfc822 | 1:text/html[<p>x]"},
+	    {"Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n"
+	     "U3ViamVjdDogaQoKYm9keQo=\n",
+	     "0:message/rfc822 | 1:text/plain[body\n]"},
+	    /* transfer encodings, case-insensitive */
+	    {"Content-Transfer-Encoding: BASE64\n\naGk=\n", "0:text/plain[hi]"},
+	    {"Content-Transfer-Encoding: Quoted-Printable\n\nh=C3=A9=\n!\n",
+	     "0:text/plain[h\xc3\xa9!\n]"},
+	    /* charsets to UTF-8 */
+	    {"Content-Type: text/plain; charset=\"ISO-8859-1\"\n\ncaf\xe9",
+	     "0:text/plain[caf\xc3\xa9]"},
+	    /* invalid Content-Type: the default (RFC 2045 5.2) */
+	    {"Content-Type: text\n\nx", "0:text/plain[x]"},
+	    {"Content-Type: (c) multipart /(c) mixed ; boundary = \"q r\"\n\n--q r\n\nx\n--q r--",
+	     "0:multipart/mixed | 1:text/plain[x]"},
+	    /* headers: continuation of a quoted boundary, a garbage line skipped */
+	    {"Content-Type: multipart/mixed; boundary=\"a\n b\"\nthis is no header\n\n--a b\n\nx\n"
+	     "--a b--\n",
+	     "0:multipart/mixed | 1:text/plain[x]"},
+	    /* the first of two Content-Types counts */
+	    {"Content-Type: text/html\nContent-Type: text/plain\n\nx", "0:text/html[x]"},
+	    /* headers that never end: no body */
+	    {"Subject: a\nX: b", "0:text/plain[]"},
+	    {"", "0:text/plain[]"},
 	};
 	char got[4096];
 
@@ -126,19 +126,19 @@ static void test_trees(void **state)
 static void test_fields(void **state)
 {
 	static const char msg[] =
-		"Subject: =?utf-8?B?w6k=?= and\n =?iso-8859-1?Q?caf=E9?=\n"
-		"Content-Type: multipart/mixed; boundary=b\n\n"
-		"--b\n"
-		"Content-Type: application/pdf; name=\"=?utf-8?Q?r=C3=A9sum=C3=A9.pdf?=\"\n"
-		"Content-Disposition: ATTACHMENT;\n filename*0*=iso-8859-1'fr'r%E9;\n"
-		" filename*1=\"sum \\\"1\\\"\";\n filename*2*=%2Epdf\n\n%PDF\n"
-		"--b\n"
-		"Content-Type: text/plain; charset=UTF-8; name*=utf-8''%E2%82%AC.txt\n"
-		"Content-Disposition: weird\n\nx\n"
-		"--b\n"
-		"Content-Type: image/png; name=plain.png\n"
-		"Content-Disposition: inline\n\n.\n"
-		"--b--\n";
+	    "Subject: =?utf-8?B?w6k=?= and\n =?iso-8859-1?Q?caf=E9?=\n"
+	    "Content-Type: multipart/mixed; boundary=b\n\n"
+	    "--b\n"
+	    "Content-Type: application/pdf; name=\"=?utf-8?Q?r=C3=A9sum=C3=A9.pdf?=\"\n"
+	    "Content-Disposition: ATTACHMENT;\n filename*0*=iso-8859-1'fr'r%E9;\n"
+	    " filename*1=\"sum \\\"1\\\"\";\n filename*2*=%2Epdf\n\n%PDF\n"
+	    "--b\n"
+	    "Content-Type: text/plain; charset=UTF-8; name*=utf-8''%E2%82%AC.txt\n"
+	    "Content-Disposition: weird\n\nx\n"
+	    "--b\n"
+	    "Content-Type: image/png; name=plain.png\n"
+	    "Content-Disposition: inline\n\n.\n"
+	    "--b--\n";
 	struct arena *a = arena_new(ARENA_CAP);
 	struct mime_msg *m = mime_parse(a, msg, sizeof msg - 1, NULL);
 	const struct mime_part *p1, *p2, *p3;
@@ -176,7 +176,8 @@ static char *nested(unsigned n)
 
 	for (i = 0; i < n; i++)
 		off += (size_t)snprintf(s + off, cap - off,
-					"Content-Type: multipart/mixed; boundary=b%u\n\n--b%u\n", i, i);
+		                        "Content-Type: multipart/mixed; boundary=b%u\n\n--b%u\n", i,
+		                        i);
 	off += (size_t)snprintf(s + off, cap - off, "\ndeep\n");
 	return s;
 }
@@ -217,7 +218,7 @@ static void test_limits(void **state)
 	/* parts */
 	{
 		static const char msg[] = "Content-Type: multipart/mixed; boundary=b\n\n"
-					  "--b\n\n1\n--b\n\n2\n--b\n\n3\n--b\n\n4\n--b--\n";
+		                          "--b\n\n1\n--b\n\n2\n--b\n\n3\n--b\n\n4\n--b--\n";
 
 		lim = mime_limits_default;
 		lim.max_parts = 3;
@@ -231,7 +232,7 @@ static void test_limits(void **state)
 	/* decoded bytes: cut and flagged */
 	{
 		static const char msg[] = "Content-Transfer-Encoding: base64\n\n"
-					  "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB\n";
+		                          "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB\n";
 
 		lim = mime_limits_default;
 		lim.max_decoded = 10;
@@ -265,14 +266,14 @@ static void test_malformed(void **state)
 		const char *msg;
 		unsigned flag;
 	} cases[] = {
-		{"Content-Type: multipart/mixed\n\nx", MIME_F_NO_BOUNDARY},
-		{"Content-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n", MIME_F_UNCLOSED},
-		{"Content-Transfer-Encoding: base64\n\n!!!!\n", MIME_F_BAD_ENCODING},
-		{"Content-Type: text/plain; charset=utf-8\n\n\xff\xfe", MIME_F_BAD_CHARSET},
-		{"Content-Type: text/plain; charset=x-nonesuch\n\nabc", MIME_F_BAD_CHARSET},
-		{"Subject: caf\xe9\n\nx", MIME_F_8BIT_HEADER},
-		{"Subject: a\nno colon here\n\nx", MIME_F_BAD_HEADER},
-		{"Subject: a", MIME_F_TRUNCATED},
+	    {"Content-Type: multipart/mixed\n\nx", MIME_F_NO_BOUNDARY},
+	    {"Content-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n", MIME_F_UNCLOSED},
+	    {"Content-Transfer-Encoding: base64\n\n!!!!\n", MIME_F_BAD_ENCODING},
+	    {"Content-Type: text/plain; charset=utf-8\n\n\xff\xfe", MIME_F_BAD_CHARSET},
+	    {"Content-Type: text/plain; charset=x-nonesuch\n\nabc", MIME_F_BAD_CHARSET},
+	    {"Subject: caf\xe9\n\nx", MIME_F_8BIT_HEADER},
+	    {"Subject: a\nno colon here\n\nx", MIME_F_BAD_HEADER},
+	    {"Subject: a", MIME_F_TRUNCATED},
 	};
 
 	(void)state;
@@ -291,28 +292,28 @@ static void test_malformed(void **state)
 static void test_html_urls(void **state)
 {
 	static const char msg[] =
-		"Content-Type: multipart/alternative; boundary=b\n\n"
-		"--b\n\nSee http://Example.COM/a?b=1. and www.test.org/x, or ftp://f.net\n"
-		"--b\nContent-Type: text/html; charset=utf-8\n\n"
-		"<html><head><style>p{}</style><script>var u='http://js.example/';</script></head>"
-		"<body><p>Hello&nbsp;&amp;&#32;&#x41;&eacute;!</p><!-- http://comment.example/ -->"
-		"<a href=\"https://evil.example/login?a=1&amp;b=2\">https://bank.example</a>\n"
-		"<img src='http://img.example/p.gif'> "
-		"<a href=\"http://Example.COM/a?b=1\">again</a> "
-		"<a href=\"https:/\\\\slash.example/\">x</a></body></html>\n"
-		"--b--\n";
+	    "Content-Type: multipart/alternative; boundary=b\n\n"
+	    "--b\n\nSee http://Example.COM/a?b=1. and www.test.org/x, or ftp://f.net\n"
+	    "--b\nContent-Type: text/html; charset=utf-8\n\n"
+	    "<html><head><style>p{}</style><script>var u='http://js.example/';</script></head>"
+	    "<body><p>Hello&nbsp;&amp;&#32;&#x41;&eacute;!</p><!-- http://comment.example/ -->"
+	    "<a href=\"https://evil.example/login?a=1&amp;b=2\">https://bank.example</a>\n"
+	    "<img src='http://img.example/p.gif'> "
+	    "<a href=\"http://Example.COM/a?b=1\">again</a> "
+	    "<a href=\"https:/\\\\slash.example/\">x</a></body></html>\n"
+	    "--b--\n";
 	struct arena *a = arena_new(ARENA_CAP);
 	struct mime_msg *m = mime_parse(a, msg, sizeof msg - 1, NULL);
 	static const struct {
 		const char *url, *host, *text;
 	} want[] = {
-		{"http://Example.COM/a?b=1", "example.com", "again"},
-		{"www.test.org/x", "www.test.org", NULL},
-		{"ftp://f.net", "f.net", NULL},
-		{"https://evil.example/login?a=1&b=2", "evil.example", "https://bank.example"},
-		{"http://img.example/p.gif", "img.example", NULL},
-		{"https:/\\\\slash.example/", "slash.example", "x"},
-		{"https://bank.example", "bank.example", NULL},
+	    {"http://Example.COM/a?b=1", "example.com", "again"},
+	    {"www.test.org/x", "www.test.org", NULL},
+	    {"ftp://f.net", "f.net", NULL},
+	    {"https://evil.example/login?a=1&b=2", "evil.example", "https://bank.example"},
+	    {"http://img.example/p.gif", "img.example", NULL},
+	    {"https:/\\\\slash.example/", "slash.example", "x"},
+	    {"https://bank.example", "bank.example", NULL},
 	};
 	const struct mime_url *u;
 	const struct mime_part *html;
@@ -344,7 +345,7 @@ static void test_html_urls(void **state)
 static void test_embedded(void **state)
 {
 	static const char msg[] = "Content-Type: text/plain\n\nHere it is:\n"
-				  "begin 644 hello.txt\n,:&5L;&\\@=V]R;&0*\n`\nend\nbye\n";
+	                          "begin 644 hello.txt\n,:&5L;&\\@=V]R;&0*\n`\nend\nbye\n";
 	struct arena *a = arena_new(ARENA_CAP);
 	struct mime_msg *m = mime_parse(a, msg, sizeof msg - 1, NULL);
 	const struct mime_part *c;
@@ -366,9 +367,9 @@ static void test_embedded(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_trees),     cmocka_unit_test(test_fields),
-		cmocka_unit_test(test_limits),    cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_html_urls), cmocka_unit_test(test_embedded),
+	    cmocka_unit_test(test_trees),     cmocka_unit_test(test_fields),
+	    cmocka_unit_test(test_limits),    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_html_urls), cmocka_unit_test(test_embedded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
