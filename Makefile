@@ -6,6 +6,7 @@
 # no edit here.
 
 CC      ?= cc
+NPROC   := $(shell nproc 2>/dev/null || echo 2)
 PKGS    := libuv openssl libclamav libhs libpcre2-8 lmdb sqlite3 hiredis libcares libmicrohttpd \
            libmagic inih libseccomp
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -70,10 +71,14 @@ $(B)/asan/tests/%: tests/unit/%.c $(B)/asan/libmxtower.a
 
 asan: $(B)/asan/mxtower $(UNIT_BIN)
 
-run: deps $(B)/mxtower
-	scripts/demo
+run: deps
+	@$(MAKE) --no-print-directory -j$(NPROC) $(B)/mxtower
+	MXTOWER=$(B)/mxtower scripts/demo
 
-test: deps $(B)/mxtower $(B)/asan/mxtower $(UNIT_BIN) $(TOOLS_BIN) $(FUZZ_BIN) $(TORTURE_BIN)
+# deps first, then every build in parallel (one job per core), then the tests.
+test: deps
+	@$(MAKE) --no-print-directory -j$(NPROC) $(B)/mxtower $(B)/asan/mxtower $(UNIT_BIN) $(TOOLS_BIN) \
+		$(FUZZ_BIN) $(TORTURE_BIN)
 	@B=$(B) tests/run $(UNIT_BIN)
 
 # Unit tests alone / integration tests alone (same runner, same summary line).
