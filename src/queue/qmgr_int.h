@@ -46,6 +46,7 @@ struct qmsg {
 	char **rroute; /* per recipient: route tried (borrowed from qdest) */
 	char *prefix;  /* headers prepended at delivery */
 	size_t prefix_len;
+	struct qmsg *scan_next; /* waiting for a free scan slot (rescan.c) */
 	struct qmsg *hnext;
 };
 
@@ -90,6 +91,8 @@ struct qmgr {
 	struct tenant_map *map;
 	struct tracking *trk;
 	struct scan_client *scan;
+	unsigned scans_inflight;                       /* rescan.c */
+	struct qmsg *scan_wait_head, **scan_wait_tail; /* loaded, waiting for a scan slot */
 	SSL_CTX *tls;
 	struct qmsg **table;
 	size_t nbuckets, nmsgs;

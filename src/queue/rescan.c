@@ -21,6 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Scan requests qmgr keeps in flight per scan worker. smtpd's live sessions come first; and a
+ * flood of requests that time out would keep the workers busy with answers nobody waits for. */
+#define RESCAN_PER_WORKER 2
+/* qmgr has no client waiting on the line, so it waits for a verdict much longer than smtpd. */
+#define RESCAN_DEADLINE_MS 60000
 /* Trailer size bound, as in spool.c. */
 #define RESCAN_TRAILER_MAX (256u * 1024)
 #define RESCAN_CHUNK 65536
@@ -90,10 +95,42 @@ out:
 	return r;
 }
 
+static void rescan_submit(struct qmgr *qm, struct qmsg *msg);
+static void on_verdict(struct qmgr *qm, struct qmsg *msg, const struct scan_result *res);
+
+static unsigned rescan_limit(const struct qmgr *qm)
+{
+	uint64_t w = qm->cfg.scan.workers ? qm->cfg.scan.workers : 1;
+
+	return (unsigned)(w * RESCAN_PER_WORKER);
+}
+
+/* A slot freed: submit the next waiting message. */
+static void rescan_next(struct qmgr *qm)
+{
+	while (qm->scan_wait_head && qm->scans_inflight < rescan_limit(qm)) {
+		struct qmsg *msg = qm->scan_wait_head;
+
+		qm->scan_wait_head = msg->scan_next;
+		if (qm->scan_wait_head == NULL)
+			qm->scan_wait_tail = &qm->scan_wait_head;
+		msg->scan_next = NULL;
+		rescan_submit(qm, msg);
+	}
+}
+
 static void on_scanned(void *arg, const struct scan_result *res)
 {
 	struct qmsg *msg = arg;
 	struct qmgr *qm = rescan_qm;
+
+	qm->scans_inflight--;
+	on_verdict(qm, msg, res);
+	rescan_next(qm);
+}
+
+static void on_verdict(struct qmgr *qm, struct qmsg *msg, const struct scan_result *res)
+{
 	int r;
 
 	if (res->unscanned) {
@@ -140,19 +177,12 @@ static void on_scanned(void *arg, const struct scan_result *res)
 	qmgr_msg_start_again(qm, msg);
 }
 
-void qmgr_rescan_start(struct qmgr *qm, struct qmsg *msg)
+static void rescan_submit(struct qmgr *qm, struct qmsg *msg)
 {
 	const struct envelope *e = &msg->m.env;
 	struct scan_envelope env;
 	int r;
 
-	rescan_qm = qm;
-	if (qm->scan == NULL)
-		qm->scan = scan_client_new(qm->loop, &qm->cfg);
-	if (qm->scan == NULL) {
-		defer_unscanned(qm, msg, "no scan client");
-		return;
-	}
 	memset(&env, 0, sizeof env);
 	snprintf(env.client_ip, sizeof env.client_ip, "%s", e->client_ip ? e->client_ip : "");
 	snprintf(env.helo, sizeof env.helo, "%s", e->helo ? e->helo : "");
@@ -162,10 +192,36 @@ void qmgr_rescan_start(struct qmgr *qm, struct qmsg *msg)
 	r = scan_client_submit(qm->scan, msg->fd, e->body_off, e->body_len, &env, on_scanned, msg);
 	if (r < 0)
 		defer_unscanned(qm, msg, strerror(-r));
+	else
+		qm->scans_inflight++;
+}
+
+void qmgr_rescan_start(struct qmgr *qm, struct qmsg *msg)
+{
+	rescan_qm = qm;
+	if (qm->scan == NULL) {
+		struct config c = qm->cfg;
+
+		if (c.scan.deadline_ms < RESCAN_DEADLINE_MS)
+			c.scan.deadline_ms = RESCAN_DEADLINE_MS;
+		qm->scan = scan_client_new(qm->loop, &c);
+		qm->scan_wait_tail = &qm->scan_wait_head;
+	}
+	if (qm->scan == NULL) {
+		defer_unscanned(qm, msg, "no scan client");
+		return;
+	}
+	msg->scan_next = NULL;
+	*qm->scan_wait_tail = msg;
+	qm->scan_wait_tail = &msg->scan_next;
+	rescan_next(qm);
 }
 
 void qmgr_rescan_fini(struct qmgr *qm)
 {
 	scan_client_free(qm->scan);
 	qm->scan = NULL;
+	qm->scan_wait_head = NULL;
+	qm->scan_wait_tail = &qm->scan_wait_head;
+	qm->scans_inflight = 0;
 }

@@ -45,7 +45,8 @@ class DeliveryTest(unittest.TestCase):
 
     def start(self, sink, config=None):
         self.sinks.append(sink.start())
-        self.node = Node(config=config)
+        # A scanner slow to start (a loaded machine) must not make the client time out.
+        self.node = Node(config=dict({"scan.deadline_ms": "10000"}, **(config or {})))
         self.node.add_tenant("acme", "example.test", sink.route)
         self.node.add_tenant("senders", "sender.test", sink.route)
         self.node.start()

@@ -38,7 +38,8 @@ class QueueTest(unittest.TestCase):
     def node_with_dead_route(self, config=None):
         """A node whose tenant route has nobody listening yet; returns (node, sink-to-be)."""
         sink = Sink(port=free_port())
-        node = Node(config=config)
+        # A scanner slow to start (a loaded machine) must not make the client time out.
+        node = Node(config=dict({"scan.deadline_ms": "10000"}, **(config or {})))
         node.add_tenant("acme", "example.test", sink.route)
         node.add_tenant("senders", "sender.test", sink.route)
         self.node = node.start()
