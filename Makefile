@@ -16,8 +16,9 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2 -Wvla
 CSTD    := -std=c11 -D_GNU_SOURCE
 INC     := -Isrc
 CFLAGS_REL  := -O2 -g -fno-omit-frame-pointer
+# The test build also compiles the fault-injection hooks (MX_FAULT_INJECTION) the tests use.
 CFLAGS_ASAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
-               -fno-sanitize-recover=undefined
+               -fno-sanitize-recover=undefined -DMX_FAULT_INJECTION
 LIBS    := $(PKG_LIBS) -lm -lpthread
 
 SRC     := $(filter-out src/main.c,$(shell find src -name '*.c' | sort))

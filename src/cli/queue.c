@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "queue/queue.h"
+#include "scan/quarantine.h"
 #include "queue/tracking.h"
 
 #include <dirent.h>
@@ -288,11 +289,14 @@ static int cmd_move_once(const struct config *cfg, struct queue *q, const char *
 			        id);
 			return 1;
 		}
-		r = queue_msg_release(cfg, q, id, d);
+		/* From quarantine, the quarantine's own path: suspect samples are archived
+		 * before the message leaves, as `mxtower quarantine release` does. */
+		r = d == QUEUE_QUARANTINE ? quarantine_release(cfg, q, id)
+					  : queue_msg_release(cfg, q, id, d);
 	} else {
 		struct tracking *t;
 
-		r = queue_msg_delete(q, d, id);
+		r = d == QUEUE_QUARANTINE ? quarantine_delete(cfg, q, id) : queue_msg_delete(q, d, id);
 		if (r == 0 && (t = tracking_open(cfg)) != NULL) {
 			tracking_fate(t, id, "deleted");
 			tracking_close(t);

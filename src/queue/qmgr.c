@@ -23,6 +23,7 @@
 #include "queue/qmgr_int.h"
 #include "queue/queue_int.h"
 #include "queue/rescan.h"
+#include "scan/quarantine.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +43,9 @@
 #define QMGR_SCAN_DEFERRED 30 /* ticks between scans of deferred/ (others may add mail) */
 #define QMGR_SCAN_OTHER 10    /* ticks between counts of hold/ and quarantine/ (gauges) */
 #define QMGR_REAP_INCOMING 60 /* ticks between sweeps of incoming/ for dead writers */
+/* Quarantine retention is counted in days; a sweep every 10 minutes is prompt enough, and the
+ * scan workers cannot do it (they run unprivileged). */
+#define QMGR_QUARANTINE_EXPIRE 600
 /* Pool threads: each delivery job blocks one for the length of an SMTP transaction. */
 #define QMGR_THREADS "64"
 /* Messages loaded at once (each holds an fd and its envelope). */
@@ -602,6 +606,13 @@ static void on_tick(uv_timer_t *t)
 		queue_dir_foreach(qm->q, QUEUE_DEFERRED, on_deferred_file, qm);
 	if (qm->ticks % QMGR_REAP_INCOMING == 0)
 		queue_reap_incoming(qm->q);
+	if (qm->ticks % QMGR_QUARANTINE_EXPIRE == 1) {
+		int n = quarantine_expire(&qm->cfg, qm->q, (time_t)now);
+
+		if (n > 0)
+			log_info("qmgr: %d quarantined messages past their client's retention removed",
+				 n);
+	}
 	if (qm->ticks % QMGR_SCAN_OTHER == 0)
 		for (size_t b = 0; b < qm->nbuckets; b++)
 			for (struct qmsg *m = qm->table[b]; m; m = m->hnext)

@@ -36,6 +36,7 @@ struct qmsg {
 	uint64_t arrival, next_try;
 	uint32_t attempts;
 	int unscanned;
+	unsigned scan_crashes; /* scan workers that died while scanning it (rescan.c) */
 	int central; /* already copied to the central location */
 	/* While QM_SCANNING / QM_BUSY: */
 	int fd;

@@ -26,6 +26,13 @@
 #define RESCAN_PER_WORKER 2
 /* qmgr has no client waiting on the line, so it waits for a verdict much longer than smtpd. */
 #define RESCAN_DEADLINE_MS 60000
+/*
+ * A message on which the scanner died this many times is a poison message: a parser bug it
+ * triggers would otherwise kill every scan worker once a second, stalling everyone's mail. It
+ * goes to hold/ for the analysts (`mxtower queue show|release|delete`); three, so that an
+ * unrelated worker crash or two during its scan does not hold an innocent message.
+ */
+#define RESCAN_POISON_CRASHES 3
 /* Trailer size bound, as in spool.c. */
 #define RESCAN_TRAILER_MAX (256u * 1024)
 #define RESCAN_CHUNK 65536
@@ -129,11 +136,30 @@ static void on_scanned(void *arg, const struct scan_result *res)
 	rescan_next(qm);
 }
 
+/* The scan client says "scanner crashed" when the worker died holding this request. */
+static int scan_result_crashed(const struct scan_result *res)
+{
+	for (unsigned i = 0; i < res->nsym && i < SCAN_MAX_SYMBOLS; i++)
+		if (strcmp(res->sym[i].name, "SCAN_UNSCANNED") == 0 &&
+		    strcmp(res->sym[i].detail, "scanner crashed") == 0)
+			return 1;
+	return 0;
+}
+
 static void on_verdict(struct qmgr *qm, struct qmsg *msg, const struct scan_result *res)
 {
 	int r;
 
 	if (res->unscanned) {
+		if (scan_result_crashed(res) && ++msg->scan_crashes >= RESCAN_POISON_CRASHES &&
+		    queue_msg_move(qm->q, msg->id, msg->dir, QUEUE_HOLD) == 0) {
+			log_warn("id=%s qmgr: held: the scanner crashed on it %u times (poison "
+				 "message); see mxtower queue show %s",
+				 msg->id, msg->scan_crashes, msg->id);
+			tracking_fate(qm->trk, msg->id, "held");
+			qmgr_msg_forget(qm, msg);
+			return;
+		}
 		defer_unscanned(qm, msg, "no scanner answered");
 		return;
 	}

@@ -305,6 +305,20 @@ static void worker_serve(const struct config *cfg, int c)
 			goto out;
 		}
 	}
+#ifdef MX_FAULT_INJECTION
+	/*
+	 * Test builds only (the ASan build defines MX_FAULT_INJECTION; the release binary has no
+	 * such hook): a message carrying the marker named by MXTOWER_FAULT_SCAN_CRASH kills the
+	 * worker, as a parser bug would, so tests can prove a poison message cannot stall the node.
+	 */
+	{
+		const char *marker = getenv("MXTOWER_FAULT_SCAN_CRASH");
+
+		if (marker && *marker && map != MAP_FAILED &&
+		    memmem((const char *)map + skew, (size_t)req.len, marker, strlen(marker)))
+			abort();
+	}
+#endif
 	alarm_s = (unsigned)(cfg->scan.deadline_ms * 2 / 1000) + 5;
 	alarm(alarm_s);
 	clock_gettime(CLOCK_MONOTONIC, &t0);

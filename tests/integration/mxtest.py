@@ -157,13 +157,14 @@ class Sink:
 class Node:
     """`mxtower serve` with its own home, config and ports."""
 
-    def __init__(self, config=None, home=None, binary=None, scan_workers=None):
+    def __init__(self, config=None, home=None, binary=None, scan_workers=None, env=None):
         self.tmp = tempfile.mkdtemp(prefix="mxnode-")
         self.home = home or os.path.join(self.tmp, "home")
         os.makedirs(self.home, exist_ok=True)
         self.smtp_port = free_port()
         self.http_port = free_port()
         self.binary = binary or MXTOWER
+        self.env = dict(os.environ, **(env or {}))
         self.proc = None
         self.logpath = os.path.join(self.tmp, "node.log")
         self.ini = os.path.join(self.tmp, "mxtower.ini")
@@ -210,7 +211,7 @@ class Node:
         self._log_size_at_start = len(self.log())
         self.proc = subprocess.Popen([self.binary, "serve", "-c", self.ini, "--home", self.home],
                                      stdout=subprocess.DEVNULL, stderr=open(self.logpath, "ab"),
-                                     start_new_session=True)
+                                     start_new_session=True, env=self.env)
         if self not in _live:
             _live.append(self)
         wait_until(lambda: self.proc.poll() is not None or smtp_answers(self.smtp_port), timeout,
