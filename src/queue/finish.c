@@ -107,7 +107,9 @@ void qmgr_stuck_check(struct qmgr *qm, struct qmsg *msg, uint64_t now)
 	uint64_t age = now > msg->arrival ? now - msg->arrival : 0;
 	int r;
 
-	if (msg->central)
+	/* arrival 0: the envelope is not loaded yet, so its age is unknown, not 56 years (the
+	 * relay benchmark found fresh mail copied to central/ this way). */
+	if (msg->central || msg->arrival == 0)
 		return;
 	if (age < qm->cfg.queue.stuck_after && msg->attempts < qm->cfg.queue.stuck_attempts)
 		return;
@@ -232,7 +234,7 @@ void qmgr_msg_finish(struct qmgr *qm, struct qmsg *msg)
 		const char *fate = fate_of(e, msg->rstate);
 		char cp[PATH_MAX];
 
-		r = queue_msg_delete(qm->q, msg->dir, msg->id);
+		r = queue_msg_unlink(qm->q, msg->dir, msg->id);
 		if (r < 0 && r != -ENOENT)
 			log_warn("id=%s qmgr: cannot remove: %s", msg->id, strerror(-r));
 		if (central_path(qm, msg->id, cp, sizeof cp) == 0 && unlink(cp) == 0)

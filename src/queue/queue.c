@@ -418,6 +418,17 @@ int queue_msg_release(const struct config *cfg, struct queue *q, const char *id,
 	return r;
 }
 
+int queue_msg_unlink(struct queue *q, enum queue_dir d, const char *id)
+{
+	char path[PATH_MAX];
+
+	if (!queue_id_valid(id))
+		return -EINVAL;
+	if (queue_path(q, d, id, path, sizeof path) < 0)
+		return -ENAMETOOLONG;
+	return unlink(path) < 0 ? -errno : 0;
+}
+
 int queue_msg_delete(struct queue *q, enum queue_dir d, const char *id)
 {
 	char path[PATH_MAX];

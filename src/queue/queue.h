@@ -62,6 +62,9 @@ int queue_msg_release(const struct config *cfg, struct queue *q, const char *id,
                       enum queue_dir from);
 /* Delete id from d (durably). 0, -ENOENT, -errno. */
 int queue_msg_delete(struct queue *q, enum queue_dir d, const char *id);
+/* The same without syncing the directory: for mail whose every recipient is done, where a
+ * crash that brings the file back costs at most a duplicate delivery, never a loss. */
+int queue_msg_unlink(struct queue *q, enum queue_dir d, const char *id);
 
 /* Rewrite one recipient's state byte in place and fdatasync. 0 or -errno. */
 int queue_rcpt_set_state(int fd, const struct envelope_rcpt *r, char state);

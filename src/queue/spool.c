@@ -299,56 +299,117 @@ static int dir_of(const char *path, char *out, size_t outsz)
 	return 0;
 }
 
-/* Fsync each distinct directory of the batch once; fail the jobs whose directory failed. */
-static void committer_sync_dirs(struct commit_job *batch)
+/*
+ * A batch's fsyncs run side by side: on ext4 and xfs concurrent fsyncs share journal commits,
+ * so N files cost little more than one, where one after another they cost N (~7 ms each on
+ * this class of disk). Threads are made per batch: a few tens of microseconds against
+ * milliseconds of sync.
+ */
+#define COMMIT_SYNC_THREADS 8
+
+struct commit_par {
+	size_t n, nthreads;
+	void (*fn)(void *ctx, size_t i);
+	void *ctx;
+	size_t t;
+};
+
+static void *commit_par_run(void *arg)
 {
-	struct seen {
-		char *dir;
-		int res;
-	} *seen = NULL;
-	size_t nd = 0, cap = 0;
+	struct commit_par *p = arg;
+
+	for (size_t i = p->t; i < p->n; i += p->nthreads)
+		p->fn(p->ctx, i);
+	return NULL;
+}
+
+/* fn(ctx, i) for every i < n, on up to COMMIT_SYNC_THREADS threads; inline if threads fail. */
+static void commit_parallel(size_t n, void (*fn)(void *ctx, size_t i), void *ctx)
+{
+	struct commit_par par[COMMIT_SYNC_THREADS];
+	pthread_t th[COMMIT_SYNC_THREADS];
+	int started[COMMIT_SYNC_THREADS] = {0};
+	size_t nt = n < COMMIT_SYNC_THREADS ? n : COMMIT_SYNC_THREADS;
+
+	if (nt <= 1) {
+		for (size_t i = 0; i < n; i++)
+			fn(ctx, i);
+		return;
+	}
+	for (size_t t = 0; t < nt; t++) {
+		par[t] = (struct commit_par){n, nt, fn, ctx, t};
+		if (t > 0 && pthread_create(&th[t], NULL, commit_par_run, &par[t]) == 0)
+			started[t] = 1;
+	}
+	commit_par_run(&par[0]);
+	for (size_t t = 1; t < nt; t++) {
+		if (started[t])
+			pthread_join(th[t], NULL);
+		else
+			commit_par_run(&par[t]);
+	}
+}
+
+static void commit_sync_one(void *ctx, size_t i)
+{
+	struct commit_job *j = ((struct commit_job **)ctx)[i];
+
+	if (j->status == 0)
+		j->status = spool_sync_rename(j->s, j->dst);
+}
+
+struct commit_dir {
+	char path[PATH_MAX];
+	int res;
+};
+
+static void commit_dir_sync_one(void *ctx, size_t i)
+{
+	struct commit_dir *d = &((struct commit_dir *)ctx)[i];
+
+	d->res = fs_fsync_dir(d->path);
+}
+
+/*
+ * Fsync each distinct destination directory of the batch once, side by side; fail the jobs
+ * whose directory failed. Only the destination decides durability: the incoming/ entry that
+ * the rename removed is not synced (if it comes back after a crash, start-up removes it).
+ */
+static void committer_sync_dirs(struct commit_job *batch, size_t njobs)
+{
+	struct commit_dir *dirs = calloc(njobs ? njobs : 1, sizeof *dirs);
+	size_t nd = 0;
 
 	for (struct commit_job *j = batch; j; j = j->next) {
-		char d[2][PATH_MAX];
+		char d[PATH_MAX];
+		size_t i;
 
-		if (j->status < 0)
+		if (j->status < 0 || dir_of(j->dst, d, sizeof d) < 0)
 			continue;
-		if (dir_of(j->dst, d[0], PATH_MAX) < 0 || dir_of(j->s->path, d[1], PATH_MAX) < 0)
+		if (dirs == NULL) {
+			j->status = fs_fsync_dir(d); /* no memory for the table: one by one */
 			continue;
-		for (int k = 0; k < 2; k++) {
-			size_t i;
-			int res;
-
-			for (i = 0; i < nd; i++)
-				if (strcmp(seen[i].dir, d[k]) == 0)
-					break;
-			if (i < nd) {
-				res = seen[i].res;
-			} else {
-				res = fs_fsync_dir(d[k]);
-				if (nd == cap) {
-					size_t ncap = cap ? cap * 2 : 16;
-					void *np = realloc(seen, ncap * sizeof *seen);
-
-					if (np != NULL) {
-						seen = np;
-						cap = ncap;
-					}
-				}
-				if (nd < cap && (seen[nd].dir = strdup(d[k])) != NULL)
-					seen[nd++].res = res;
-			}
-			/* Only the destination's fsync decides durability; a stale incoming entry
-			 * is removed at the next start anyway. */
-			if (k == 0 && res < 0)
-				j->status = res;
 		}
+		for (i = 0; i < nd; i++)
+			if (strcmp(dirs[i].path, d) == 0)
+				break;
+		if (i == nd)
+			memcpy(dirs[nd++].path, d, strlen(d) + 1);
+	}
+	if (dirs)
+		commit_parallel(nd, commit_dir_sync_one, dirs);
+	for (struct commit_job *j = batch; j; j = j->next) {
+		char d[PATH_MAX];
+
+		if (j->status < 0 || dirs == NULL || dir_of(j->dst, d, sizeof d) < 0)
+			continue;
+		for (size_t i = 0; i < nd; i++)
+			if (strcmp(dirs[i].path, d) == 0 && dirs[i].res < 0)
+				j->status = dirs[i].res;
 		if (j->status < 0)
 			unlink(j->dst); /* not durable: the client gets 4xx and sends again */
 	}
-	for (size_t i = 0; i < nd; i++)
-		free(seen[i].dir);
-	free(seen);
+	free(dirs);
 }
 
 static void *committer_run(void *arg)
@@ -368,10 +429,25 @@ static void *committer_run(void *arg)
 		c->todo_tail = &c->todo;
 		pthread_mutex_unlock(&c->mu);
 
-		for (struct commit_job *j = batch; j; j = j->next)
-			if (j->status == 0)
-				j->status = spool_sync_rename(j->s, j->dst);
-		committer_sync_dirs(batch);
+		{
+			size_t n = 0, k = 0;
+			struct commit_job **arr;
+
+			for (struct commit_job *j = batch; j; j = j->next)
+				n++;
+			arr = malloc(n * sizeof *arr);
+			if (arr) {
+				for (struct commit_job *j = batch; j; j = j->next)
+					arr[k++] = j;
+				commit_parallel(n, commit_sync_one, arr);
+				free(arr);
+			} else {
+				for (struct commit_job *j = batch; j; j = j->next)
+					if (j->status == 0)
+						j->status = spool_sync_rename(j->s, j->dst);
+			}
+			committer_sync_dirs(batch, n);
+		}
 
 		pthread_mutex_lock(&c->mu);
 		for (struct commit_job *j = batch; j;) {
