@@ -85,23 +85,35 @@ static int declared_exec_ok(const char *declared)
 	return 0;
 }
 
-/* A file name someone chose (not absent, not libclamav's temporary name for a body). */
+/* A file name someone chose: not absent, not libclamav's temporary name for a body, and not
+ * one of the names libclamav's mail parser gives the parts that have none. */
 static int heur_named(const char *name)
 {
-	return name && name[0] && strncmp(name, "clamav-", 7) != 0;
+	static const char *const placeholders[] = {
+		"textportion", "mixedtextportion", "attachment", "unknown", NULL,
+	};
+
+	if (name == NULL || name[0] == '\0' || strncmp(name, "clamav-", 7) == 0)
+		return 0;
+	for (size_t i = 0; placeholders[i]; i++)
+		if (strcmp(name, placeholders[i]) == 0)
+			return 0;
+	return 1;
 }
 
+/* text: the caller knows the bytes are text (libclamav typed the layer so). */
 static void heur_check_bytes(struct scan_task *t, const char *name, const char *declared,
-			     const unsigned char *p, size_t len, const char *where)
+			     const unsigned char *p, size_t len, int text, const char *where)
 {
 	const char *exec, *arch;
 	char what[96];
 
 	if (p == NULL || len == 0)
 		return;
-	exec = heur_exec_kind(p, len);
 	/* A script pasted into a mail body is everyday mail on developer lists; a script
-	 * attached as a file, or packed in an archive, is how droppers travel. */
+	 * attached as a file, or packed in an archive, is how droppers travel. Unnamed, libmagic
+	 * is not even asked about text (it could only find a script). */
+	exec = heur_exec_classify(p, len, heur_named(name), text);
 	if (exec && strncmp(exec, "script", 6) == 0 && !heur_named(name))
 		exec = NULL;
 	if (exec)
@@ -157,7 +169,10 @@ void heur_layer(struct scan_task *t, const char *cltype, const char *name,
 	if (depth == 0)
 		return;
 	heur_check_name(t, name, where);
-	heur_check_bytes(t, name, NULL, p, len, where);
+	heur_check_bytes(t, name, NULL, p, len,
+			 cltype && (strncmp(cltype, "CL_TYPE_TEXT_", 13) == 0 ||
+				    strcmp(cltype, "CL_TYPE_HTML") == 0),
+			 where);
 }
 
 static int heur_scan(struct scan_task *t)
@@ -172,7 +187,14 @@ static int heur_scan(struct scan_task *t)
 		snprintf(where, sizeof where, " (part %u)", p->index);
 		snprintf(declared, sizeof declared, "%s/%s", p->type, p->subtype);
 		heur_check_name(t, p->filename, where);
-		heur_check_bytes(t, p->filename, declared, p->decoded, p->decoded_len, where);
+		/* The transfer-decoded bytes before any charset conversion: a payload in a part
+		 * mislabelled text/... must be judged as sent, not as "converted" to UTF-8. */
+		if (p->content)
+			heur_check_bytes(t, p->filename, declared, p->content, p->content_len, 0,
+					 where);
+		else
+			heur_check_bytes(t, p->filename, declared, p->decoded, p->decoded_len, 0,
+					 where);
 	}
 	return 0;
 }

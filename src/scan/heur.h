@@ -31,6 +31,11 @@ void heur_layer(struct scan_task *t, const char *cltype, const char *name,
 /* heur_exec.c: what kind of executable the bytes are, or NULL. Magic numbers first, then
  * libmagic's description (when heur_magic_open() succeeded). */
 const char *heur_exec_kind(const unsigned char *p, size_t len);
+/* The same, asking libmagic only when its answer can matter: named = 0 (nobody named the file)
+ * skips it for text (text = 1: the caller knows, e.g. libclamav typed the layer
+ * CL_TYPE_TEXT_*; else judged from the bytes), where it could only find a script, which is no
+ * finding unnamed; formats whose magic numbers say "image", "PDF", "archive" skip it always. */
+const char *heur_exec_classify(const unsigned char *p, size_t len, int named, int text);
 /* libmagic's MIME type of the bytes ("application/zip"), "" when unknown. Static storage. */
 const char *heur_magic_mime(const unsigned char *p, size_t len);
 int heur_magic_open(void);
