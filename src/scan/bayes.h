@@ -27,8 +27,13 @@
 /* Robinson's strength of the prior (s) and the prior itself (x) for rare tokens. */
 #define BAYES_PRIOR_S 0.45
 #define BAYES_PRIOR_X 0.5
-/* Tokens nearer than this to 0.5 say nothing and only dilute the chi-squared sums. */
-#define BAYES_MIN_STRENGTH 0.1
+/*
+ * Tokens nearer than this to 0.5 say little and dilute the chi-squared sums. 0.4 keeps only
+ * tokens at f <= 0.1 or f >= 0.9 (a word seen once is f = 0.155 with s = 0.45, so hapaxes no
+ * longer vote). Chosen by cross-validation inside the training split of bench/eval (every 4th
+ * training message held out): (1-ROCA)% 0.073 -> 0.051, spam caught at 0.1% FP 86.5% -> 91.6%.
+ */
+#define BAYES_MIN_STRENGTH 0.4
 /* The most extreme tokens used per message; more adds correlated evidence, not information. */
 #define BAYES_MAX_CLUES 150
 /* Of those, at most this many from headers: a mailing list's headers (Received, List-Id,

@@ -35,21 +35,26 @@ double bayes_token_prob(uint32_t spam, uint32_t ham, uint64_t nspam, uint64_t nh
 
 double bayes_chi2q(double x2, unsigned v)
 {
-	double m = x2 / 2.0, lm, mx = -INFINITY, sum = 0;
+	double m = x2 / 2.0, lm, lt, mx, sum = 0;
 	unsigned k = v / 2;
 
 	if (x2 <= 0 || k == 0)
 		return 1.0;
 	lm = log(m);
-	/* terms t_i = exp(-m) m^i / i!, i < k; log-sum-exp over them */
-	for (unsigned i = 0; i < k; i++) {
-		double lt = -m + i * lm - lgamma((double)i + 1.0);
+	/*
+	 * terms t_i = exp(-m) m^i / i!, i < k, summed by log-sum-exp. ln t_i = ln t_(i-1) + ln m -
+	 * ln i; the largest is at i = min(k - 1, floor(m)) (the terms rise while i < m), so one
+	 * lgamma finds it and the sum needs no second pass of lgamma calls.
+	 */
+	unsigned top = m < (double)(k - 1) ? (unsigned)m : k - 1;
 
-		if (lt > mx)
-			mx = lt;
+	mx = -m + top * lm - lgamma((double)top + 1.0);
+	lt = -m; /* i = 0 */
+	for (unsigned i = 0; i < k; i++) {
+		if (i > 0)
+			lt += lm - log((double)i);
+		sum += exp(lt - mx);
 	}
-	for (unsigned i = 0; i < k; i++)
-		sum += exp(-m + i * lm - lgamma((double)i + 1.0) - mx);
 	sum = exp(mx + log(sum));
 	return sum > 1.0 ? 1.0 : sum;
 }

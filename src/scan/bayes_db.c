@@ -22,6 +22,15 @@ struct bayes_db {
 	MDB_env *env;
 	MDB_dbi tokens, meta, seen;
 	unsigned flags;
+	/* The classifier's read transaction, kept between messages: reset after each message (so
+	 * it pins no snapshot and writers can reuse pages) and renewed for the next one, which
+	 * saves the reader-slot search and the allocation of mdb_txn_begin (MDB_NOTLS makes the
+	 * slot belong to the transaction, not the thread). NULL until the first classify. */
+	MDB_txn *rtxn;
+	/* Its cursor on tokens, renewed with it. The features come sorted (tok_sink_finish) and
+	 * LMDB's MDB_SET first looks on the leaf page the cursor is on, so neighbouring keys skip
+	 * the descent from the root; a cursor also saves mdb_get's set-up of one per call. */
+	MDB_cursor *rcur;
 };
 
 struct bayes_counts {
@@ -90,6 +99,10 @@ void bayes_db_close(struct bayes_db *db)
 {
 	if (db == NULL)
 		return;
+	if (db->rcur)
+		mdb_cursor_close(db->rcur);
+	if (db->rtxn)
+		mdb_txn_abort(db->rtxn);
 	if (db->flags & BAYES_DB_BULK)
 		mdb_env_sync(db->env, 1);
 	mdb_env_close(db->env);
@@ -224,9 +237,9 @@ int bayes_db_counts(struct bayes_db *db, uint64_t *nspam, uint64_t *nham)
 	return r;
 }
 
-/* Token probabilities of tok[0..n) into f; returns how many were known. */
-static size_t token_probs(MDB_txn *txn, struct bayes_db *db, const struct bayes_meta *m,
-			  const uint64_t *tok, size_t n, double *f)
+/* Token probabilities of tok[0..n) (sorted) into f; returns how many were known. */
+static size_t token_probs(MDB_cursor *cur, const struct bayes_meta *m, const uint64_t *tok,
+			  size_t n, double *f)
 {
 	size_t nf = 0;
 
@@ -235,7 +248,7 @@ static size_t token_probs(MDB_txn *txn, struct bayes_db *db, const struct bayes_
 		MDB_val k = {sizeof key, &key}, v;
 		struct bayes_counts c;
 
-		if (mdb_get(txn, db->tokens, &k, &v) != 0 || v.mv_size != sizeof c)
+		if (mdb_cursor_get(cur, &k, &v, MDB_SET) != 0 || v.mv_size != sizeof c)
 			continue;
 		memcpy(&c, v.mv_data, sizeof c);
 		f[nf++] = bayes_token_prob(c.spam, c.ham, m->nspam, m->nham);
@@ -254,8 +267,26 @@ int bayes_db_classify(struct bayes_db *db, const uint64_t *hdr, size_t nh, const
 
 	memset(out, 0, sizeof *out);
 	out->prob = 0.5;
-	if ((r = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn)) != 0)
+	if (db->rtxn == NULL) {
+		r = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &db->rtxn);
+		if (r == 0)
+			r = mdb_cursor_open(db->rtxn, db->tokens, &db->rcur);
+	} else {
+		r = mdb_txn_renew(db->rtxn);
+		if (r == 0)
+			r = mdb_cursor_renew(db->rtxn, db->rcur);
+	}
+	if (r != 0) {
+		/* start afresh next time */
+		if (db->rcur)
+			mdb_cursor_close(db->rcur);
+		if (db->rtxn)
+			mdb_txn_abort(db->rtxn);
+		db->rcur = NULL;
+		db->rtxn = NULL;
 		return mdb_errno(r);
+	}
+	txn = db->rtxn;
 	if ((r = meta_get(txn, db, &m)) < 0)
 		goto out;
 	out->nspam = m.nspam;
@@ -269,15 +300,15 @@ int bayes_db_classify(struct bayes_db *db, const uint64_t *hdr, size_t nh, const
 		r = -ENOMEM;
 		goto out;
 	}
-	fh = token_probs(txn, db, &m, hdr, nh, f);
+	fh = token_probs(db->rcur, &m, hdr, nh, f);
 	ch = bayes_select_clues(f, fh, BAYES_MAX_HEADER_CLUES);
-	fb = token_probs(txn, db, &m, body, nb, f + ch);
+	fb = token_probs(db->rcur, &m, body, nb, f + ch);
 	cb = bayes_select_clues(f + ch, fb, BAYES_MAX_CLUES - ch);
 	out->nclues = ch + cb;
 	out->prob = bayes_combine(f, out->nclues);
 	r = 0;
 out:
 	free(f);
-	mdb_txn_abort(txn);
+	mdb_txn_reset(txn);
 	return r;
 }

@@ -111,17 +111,38 @@ static int same_org(const char *a, const char *b)
 	return strcasecmp(tok_registrable_domain(a), tok_registrable_domain(b)) == 0;
 }
 
+/* The brands, prepared once per process (phish_brands is constant). */
+#define PHISH_BRANDS_MAX 64
+static struct phish_name brand_names[PHISH_BRANDS_MAX];
+static size_t nbrand_names;
+static int brand_names_ready;
+
+static void brands_prepare(void)
+{
+	if (brand_names_ready)
+		return;
+	/* one slot per brand, so brand_names[i] is phish_brands[i] (an empty name matches nothing) */
+	for (size_t i = 0; phish_brands[i] && i < PHISH_BRANDS_MAX; i++)
+		phish_name_prepare(&brand_names[nbrand_names++], phish_brands[i]);
+	brand_names_ready = 1;
+}
+
 /* The strongest relation of dom to any protected domain; *which names it. */
 static enum phish_look protected_look(const struct tenant *tn, const char *dom, int *client,
 				      const char **which)
 {
 	enum phish_look best = PHISH_LOOK_NONE;
+	struct phish_name d, p;
 
 	*client = 0;
 	*which = NULL;
+	if (phish_name_prepare(&d, dom) < 0)
+		return best;
 	for (size_t i = 0; tn && i < tn->ndomains; i++) {
-		enum phish_look l = phish_lookalike(dom, tn->domains[i]);
+		enum phish_look l = PHISH_LOOK_NONE;
 
+		if (phish_name_prepare(&p, tn->domains[i]) == 0)
+			l = phish_lookalike_names(&d, &p);
 		if (l == PHISH_LOOK_SAME) {
 			*client = 1;
 			*which = tn->domains[i];
@@ -133,8 +154,9 @@ static enum phish_look protected_look(const struct tenant *tn, const char *dom, 
 			*which = tn->domains[i];
 		}
 	}
-	for (size_t i = 0; phish_brands[i]; i++) {
-		enum phish_look l = phish_lookalike(dom, phish_brands[i]);
+	brands_prepare();
+	for (size_t i = 0; i < nbrand_names; i++) {
+		enum phish_look l = phish_lookalike_names(&d, &brand_names[i]);
 
 		if (l == PHISH_LOOK_SAME) {
 			*client = 0;

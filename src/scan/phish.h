@@ -46,6 +46,27 @@ enum phish_look {
 
 /* How domain relates to protected (both plain host names). */
 enum phish_look phish_lookalike(const char *domain, const char *protected_domain);
+
+/*
+ * A host name prepared for phish_lookalike_names: lowercased, its registrable part and the
+ * confusable skeleton of that part, so comparing one domain with every brand and client domain
+ * computes each skeleton once instead of once per pair (the brands are prepared once per
+ * process).
+ */
+struct phish_name {
+	char name[PHISH_DOMAIN_MAX]; /* lowercased, trailing dot removed */
+	size_t len;
+	size_t reg;       /* offset of the registrable domain in name */
+	size_t reg_label; /* length of its first label */
+	char skel[PHISH_DOMAIN_MAX]; /* skeleton of the registrable domain */
+	size_t skel_label;           /* length of the skeleton's first label */
+	int skel_ok;                 /* 0: no skeleton (bad punycode, too long) */
+};
+
+/* Fill n from domain. 0, or -EINVAL for an empty name (which then matches nothing). */
+int phish_name_prepare(struct phish_name *n, const char *domain);
+/* phish_lookalike on prepared names: the same answers. */
+enum phish_look phish_lookalike_names(const struct phish_name *d, const struct phish_name *p);
 const char *phish_look_name(enum phish_look l);
 
 /* The well-known brands we protect besides every client's own domains (NULL-terminated). */

@@ -12,6 +12,7 @@
 #include "scan/tokenize.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -108,32 +109,40 @@ static int hyphen_part(const char *label, size_t llen, const char *name, size_t 
 	return 0;
 }
 
-enum phish_look phish_lookalike(const char *domain, const char *protected_domain)
+int phish_name_prepare(struct phish_name *n, const char *domain)
 {
-	char d[PHISH_DOMAIN_MAX], p[PHISH_DOMAIN_MAX], sd[PHISH_DOMAIN_MAX], sp[PHISH_DOMAIN_MAX];
-	const char *rd, *rp;
-	size_t dl, pl, nd, np;
+	const char *reg;
 
-	lower(d, sizeof d, domain);
-	lower(p, sizeof p, protected_domain);
-	dl = strlen(d);
-	pl = strlen(p);
+	lower(n->name, sizeof n->name, domain);
+	n->len = strlen(n->name);
+	reg = tok_registrable_domain(n->name);
+	n->reg = (size_t)(reg - n->name);
+	n->reg_label = label_len(reg);
+	/* A name without a usable skeleton (bad punycode, too long) still compares as a string. */
+	n->skel_ok = phish_skeleton(reg, n->skel, sizeof n->skel) == 0;
+	n->skel_label = n->skel_ok ? label_len(n->skel) : 0;
+	return n->len ? 0 : -EINVAL;
+}
+
+enum phish_look phish_lookalike_names(const struct phish_name *d, const struct phish_name *p)
+{
+	size_t dl = d->len, pl = p->len;
+	const char *rd = d->name + d->reg, *rp = p->name + p->reg;
+	size_t nd = d->reg_label, np = p->reg_label;
+
 	if (dl == 0 || pl == 0)
 		return PHISH_LOOK_NONE;
-	if (strcmp(d, p) == 0 || (dl > pl && d[dl - pl - 1] == '.' && strcmp(d + dl - pl, p) == 0))
+	if ((dl == pl && memcmp(d->name, p->name, dl) == 0) ||
+	    (dl > pl && d->name[dl - pl - 1] == '.' && memcmp(d->name + dl - pl, p->name, pl) == 0))
 		return PHISH_LOOK_SAME;
-	rd = tok_registrable_domain(d);
-	rp = tok_registrable_domain(p);
-	nd = label_len(rd);
-	np = label_len(rp);
 	/* paypal.com.evil.example: the whole protected name as leading labels */
-	if (dl > pl + 1 && strncmp(d, p, pl) == 0 && d[pl] == '.')
+	if (dl > pl + 1 && memcmp(d->name, p->name, pl) == 0 && d->name[pl] == '.')
 		return PHISH_LOOK_EMBED;
-	if (phish_skeleton(rd, sd, sizeof sd) < 0 || phish_skeleton(rp, sp, sizeof sp) < 0)
+	if (!d->skel_ok || !p->skel_ok)
 		return PHISH_LOOK_NONE;
-	size_t snd = label_len(sd), snp = label_len(sp);
+	size_t snd = d->skel_label, snp = p->skel_label;
 
-	if (snd == snp && memcmp(sd, sp, snd) == 0) {
+	if (snd == snp && memcmp(d->skel, p->skel, snd) == 0) {
 		/* same look: a different spelling is a homoglyph; the same spelling under another
 		 * top-level domain is a cousin we leave alone (see above) */
 		if (nd != np || memcmp(rd, rp, nd) != 0)
@@ -143,12 +152,23 @@ enum phish_look phish_lookalike(const char *domain, const char *protected_domain
 	if (snp >= PHISH_TYPO1_MIN) {
 		unsigned max = snp >= PHISH_TYPO2_MIN ? 2 : 1;
 
-		if (phish_edit_distance(sd, snd, sp, snp, max) <= max)
+		/* more letters apart than edits allowed: no need for the distance table */
+		if ((snd > snp ? snd - snp : snp - snd) <= max &&
+		    phish_edit_distance(d->skel, snd, p->skel, snp, max) <= max)
 			return PHISH_LOOK_TYPO;
 	}
 	if (np >= PHISH_EMBED_MIN && hyphen_part(rd, nd, rp, np))
 		return PHISH_LOOK_EMBED;
 	return PHISH_LOOK_NONE;
+}
+
+enum phish_look phish_lookalike(const char *domain, const char *protected_domain)
+{
+	struct phish_name d, p;
+
+	if (phish_name_prepare(&d, domain) < 0 || phish_name_prepare(&p, protected_domain) < 0)
+		return PHISH_LOOK_NONE;
+	return phish_lookalike_names(&d, &p);
 }
 
 static void copy_trim(char *out, size_t outsz, const char *p, size_t len)

@@ -1,7 +1,8 @@
 /*
  * tokenize - the feature stream that bayes and fuzzy read: words of the decoded, normalised
- * text, sparse bigrams over them, header tokens, and URL and domain tokens. Each feature is a
- * short string ("w:free", "b:click here", "h:subject:win", "u:example.com") reduced to a 64-bit
+ * text, skip-bigrams over them (pairs of words one apart), header tokens, and URL and domain
+ * tokens. Each feature is a short string ("w:free", "k:click now", "h:subject:win",
+ * "u:example.com") reduced to a 64-bit
  * hash; the strings themselves are never stored, so a token costs eight bytes wherever it goes.
  *
  * Normalisation: ASCII is lowercased; bytes >= 0x80 (UTF-8) are kept as word characters; a word
