@@ -249,26 +249,43 @@ unsigned av_sig_count(void)
 	return av_engine ? av_nsigs : 0;
 }
 
-/* Scan one buffer; context t (may be NULL) receives the layers. */
-static int av_scan_map(const char *p, size_t len, const char *name, int mail, struct scan_task *t,
-		       const char **virname)
+/* What libclamav is asked to do with a buffer. AV_ALL: everything, its own mail parser
+ * included: for the whole message when our parse may disagree with libclamav's, and for each
+ * decoded MIME leaf (archives, documents, packed executables are unpacked; an attached .eml
+ * or TNEF winmail.dat needs the mail parser). AV_RAW: the whole message as bytes only
+ * (signatures on the raw message, mail-target signatures), decoding and unpacking nothing:
+ * its leaves are scanned on their own. */
+enum av_mode { AV_ALL, AV_RAW, AV_NMODES };
+
+static struct cl_scan_options av_opts[AV_NMODES];
+static int av_opts_ready;
+
+static void av_opts_init(void)
 {
-	struct cl_scan_options opt;
+	if (av_opts_ready)
+		return;
+	memset(av_opts, 0, sizeof av_opts);
+	av_opts[AV_ALL].parse = ~0u;
+	av_opts[AV_RAW].parse = 0;
+	av_opts_ready = 1;
+}
+
+/* Scan one buffer; context t (may be NULL) receives the layers. */
+static int av_scan_map(const char *p, size_t len, const char *name, enum av_mode mode,
+		       struct scan_task *t, const char **virname)
+{
 	unsigned long scanned = 0;
 	cl_fmap_t *map;
 	cl_error_t r;
 
 	if (av_engine == NULL)
 		return -ENOENT;
-	memset(&opt, 0, sizeof opt);
-	opt.parse = ~0u;
-	if (!mail)
-		opt.parse &= ~(unsigned)CL_SCAN_PARSE_MAIL;
+	av_opts_init();
 	map = cl_fmap_open_memory(len ? p : "", len);
 	if (map == NULL)
 		return -ENOMEM;
 	*virname = NULL;
-	r = cl_scanmap_callback(map, name, virname, &scanned, av_engine, &opt, t);
+	r = cl_scanmap_callback(map, name, virname, &scanned, av_engine, &av_opts[mode], t);
 	cl_fmap_close(map);
 	if (r == CL_VIRUS)
 		return 1;
@@ -292,7 +309,7 @@ static void av_name(char *out, size_t outsz, const char *vn)
 int av_scan_buffer(const char *p, size_t len, char *virus, size_t virussz)
 {
 	const char *vn = NULL;
-	int r = av_scan_map(p, len, NULL, 1, NULL, &vn);
+	int r = av_scan_map(p, len, NULL, AV_ALL, NULL, &vn);
 
 	if (r == 1)
 		av_name(virus, virussz, vn);
@@ -310,16 +327,45 @@ static void av_found(struct scan_task *t, const char *vn_raw, const char *where)
 	scan_add_symbol(t->res, "AV_VIRUS", 0, "%s in %s", vn, where);
 }
 
+/*
+ * Malformations after which our MIME parser and libclamav's may see different parts: then the
+ * whole message also goes through libclamav's mail parser. Charset trouble and 8-bit headers
+ * are not among them: they change no part boundary and no transfer decoding.
+ */
+#define AV_MIME_DISAGREE                                                                      \
+	(MIME_F_DEPTH_LIMIT | MIME_F_PARTS_LIMIT | MIME_F_DECODE_LIMIT | MIME_F_BAD_HEADER |  \
+	 MIME_F_NO_BOUNDARY | MIME_F_UNCLOSED | MIME_F_BAD_ENCODING | MIME_F_TRUNCATED |     \
+	 MIME_F_ARENA_FULL)
+
+/* A text/plain leaf nobody named, sent as it is (7bit, 8bit, binary): its bytes are in the raw
+ * message libclamav has just scanned, and plain text is no container to unpack. */
+static int av_leaf_in_raw(const struct mime_part *p)
+{
+	return (p->encoding == MIME_ENC_7BIT || p->encoding == MIME_ENC_8BIT ||
+		p->encoding == MIME_ENC_BINARY) &&
+	       !p->embedded && strcmp(p->type, "text") == 0 && strcmp(p->subtype, "plain") == 0 &&
+	       (p->filename == NULL || p->filename[0] == '\0');
+}
+
+/*
+ * Well-formed mail (nearly all of it): the message is scanned as raw bytes and each decoded
+ * leaf on its own (but for plain text sent as it is, whose bytes the raw scan saw), so every
+ * byte is decoded once, by our parser; libclamav's mail parser
+ * (which writes each part to a temporary file and scans it again) would only repeat that.
+ * Mail our parser found malformed, or could not parse: libclamav's mail parser on the whole
+ * message as well, since the two parsers then disagree, and malware hides in the gaps.
+ */
 static int av_scan(struct scan_task *t)
 {
 	const char *vn = NULL;
-	int r;
+	int r, full;
 
 	if (av_engine == NULL) {
 		scan_add_symbol(t->res, "AV_NO_ENGINE", 0, "no libclamav engine");
 		return 0;
 	}
-	r = av_scan_map(t->msg, t->len, NULL, 1, t, &vn);
+	full = t->mime == NULL || (t->mime->flags & AV_MIME_DISAGREE) != 0;
+	r = av_scan_map(t->msg, t->len, NULL, full ? AV_ALL : AV_RAW, t, &vn);
 	if (r == 1) {
 		av_found(t, vn, "message");
 		return 0;
@@ -329,9 +375,14 @@ static int av_scan(struct scan_task *t)
 	if (t->mime == NULL)
 		return 0;
 	for (const struct mime_part *p = t->mime->root; p; p = mime_part_next(p)) {
-		if (!mime_part_is_leaf(p) || p->decoded == NULL || p->decoded_len == 0)
+		/* The bytes as transfer-decoded, before any charset conversion: a payload in a
+		 * part mislabelled text/... is scanned as sent. */
+		const unsigned char *b = p->content ? p->content : p->decoded;
+		size_t blen = p->content ? p->content_len : p->decoded_len;
+
+		if (!mime_part_is_leaf(p) || b == NULL || blen == 0 || (!full && av_leaf_in_raw(p)))
 			continue;
-		r = av_scan_map((const char *)p->decoded, p->decoded_len, p->filename, 0, t, &vn);
+		r = av_scan_map((const char *)b, blen, p->filename, AV_ALL, t, &vn);
 		if (r == 1) {
 			char where[64];
 

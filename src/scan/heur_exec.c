@@ -14,11 +14,17 @@
  */
 #include "scan/heur.h"
 
+#include "core/log.h"
+
 #include <magic.h>
 #include <string.h>
 #include <strings.h>
 
 #define HEUR_MAGIC_BYTES (256 * 1024)
+/* Of text, libmagic sees at most this much: the script rules look at the head of a file.
+ * (Each call on text costs about 14 million instructions here, whatever its size: libmagic
+ * compiles the regexes of its text rules on every call. Hence heur_exec_classify.) */
+#define HEUR_MAGIC_TEXT_BYTES (16 * 1024)
 
 /* Bytes that never occur in text: NUL and the C0 controls other than TAB LF VT FF CR and ESC
  * (ISO-2022-JP). Every executable format has NULs or such bytes in its header. */
@@ -35,7 +41,9 @@ int heur_magic_open(void)
 {
 	if (magic_desc)
 		return 0;
-	magic_desc = magic_open(MAGIC_NONE | MAGIC_NO_CHECK_COMPRESS | MAGIC_ERROR);
+	/* CSV and JSON detection can only say "text": never a finding, always a cost. */
+	magic_desc = magic_open(MAGIC_NONE | MAGIC_NO_CHECK_COMPRESS | MAGIC_NO_CHECK_CSV |
+				MAGIC_NO_CHECK_JSON | MAGIC_ERROR);
 	magic_mime = magic_open(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS | MAGIC_ERROR);
 	if (magic_desc == NULL || magic_mime == NULL || magic_load(magic_desc, NULL) < 0 ||
 	    magic_load(magic_mime, NULL) < 0) {
@@ -64,15 +72,12 @@ static uint32_t be32(const unsigned char *p)
 	return (uint32_t)p[3] | (uint32_t)p[2] << 8 | (uint32_t)p[1] << 16 | (uint32_t)p[0] << 24;
 }
 
-/* Text: the first bytes are ASCII, and the part libmagic would read holds no byte that text
+/* Text (in any 8-bit charset or UTF-8): the part libmagic would read holds no byte that text
  * never has. */
 static int heur_is_text(const unsigned char *p, size_t len)
 {
 	size_t n = len > HEUR_MAGIC_BYTES ? HEUR_MAGIC_BYTES : len;
 
-	for (size_t i = 0; i < 4 && i < n; i++)
-		if (p[i] >= 0x7f)
-			return 0;
 	for (size_t i = 0; i < n; i++)
 		if (heur_not_text[p[i]])
 			return 0;
@@ -140,9 +145,16 @@ const char *heur_exec_classify(const unsigned char *p, size_t len, int named, in
 	}
 	if (p[0] == '#' && p[1] == '!')
 		return "script (#!)";
-	if (magic_desc == NULL || heur_known_inert(p, len) || (!named && (text || heur_is_text(p, len))))
+	if (magic_desc == NULL || heur_known_inert(p, len))
 		return NULL;
+	if (text || heur_is_text(p, len)) {
+		if (!named)
+			return NULL;
+		if (len > HEUR_MAGIC_TEXT_BYTES)
+			len = HEUR_MAGIC_TEXT_BYTES;
+	}
 	d = magic_buffer(magic_desc, p, len > HEUR_MAGIC_BYTES ? HEUR_MAGIC_BYTES : len);
+	log_debug("heur: libmagic on %zu bytes: %s", len, d ? d : "?");
 	if (d == NULL)
 		return NULL;
 	if (strstr(d, "executable") && !strstr(d, "text"))
