@@ -73,6 +73,8 @@ static struct {
 	struct stat_segment *seg;
 	int sigpipe[2];
 	int draining;
+	char **argv; /* the command line as given, for SIGHUP's re-read; lives as long as we do */
+	int argc;
 } serve;
 
 static int64_t now_ms(void)
@@ -414,26 +416,23 @@ static const char serve_usage[] =
 
 int cmd_serve(int argc, char **argv)
 {
-	char **orig = malloc(sizeof *orig * ((size_t)argc + 1));
-	int orig_argc = argc;
 	struct queue *q;
 	struct sigaction sa = {.sa_handler = serve_on_signal};
 	int64_t last_beat = 0;
 
-	if (orig == NULL)
+	serve.argv = malloc(sizeof *serve.argv * ((size_t)argc + 1));
+	serve.argc = argc;
+	if (serve.argv == NULL)
 		return 1;
-	memcpy(orig, argv, sizeof *orig * ((size_t)argc + 1));
-	if (cli_wants_help(argc, argv, serve_usage)) {
-		free(orig);
+	memcpy(serve.argv, argv, sizeof *serve.argv * ((size_t)argc + 1));
+	if (cli_wants_help(argc, argv, serve_usage))
 		return 0;
-	}
 	log_set_proc("master");
 	config_defaults(&serve.cfg);
 	if (config_from_args(&serve.cfg, &argc, argv) < 0 || argc != 1) {
 		if (argc != 1)
 			fprintf(stderr, "mxtower serve: unexpected argument '%s'\n%s", argv[1],
 				serve_usage);
-		free(orig);
 		return 2;
 	}
 	if (serve_prepare_home(&serve.cfg) < 0 || serve_lock_home(&serve.cfg) < 0)
@@ -509,10 +508,9 @@ int cmd_serve(int argc, char **argv)
 			if (sigs[i] == SIGCHLD) {
 				serve_reap();
 			} else if (sigs[i] == SIGHUP) {
-				serve_reload(orig_argc, orig);
+				serve_reload(serve.argc, serve.argv);
 			} else if (sigs[i] == SIGTERM || sigs[i] == SIGINT) {
 				serve_drain();
-				free(orig);
 				return 0;
 			}
 		}

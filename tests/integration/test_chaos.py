@@ -18,7 +18,7 @@ from mxtest import Node, Sink, wait_until
 
 KILLS = int(os.environ.get("MXTEST_CHAOS_KILLS", "100"))
 # Bounded: the kill loop stops after this long even if fewer kills happened (and then fails).
-KILL_PHASE_SECONDS = 300
+KILL_PHASE_SECONDS = 480
 MIN_AGE = 1.0
 MASTER_SHARE = 0.1
 

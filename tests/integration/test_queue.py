@@ -133,8 +133,9 @@ class QueueTest(unittest.TestCase):
         node, sink = self.node_with_dead_route({"queue.stuck_attempts": "2"})
         node.send("alice@sender.test", ["bob@example.test"], make_message(subject="stuck"))
         central = os.path.join(node.home, "central")
-        wait_until(lambda: os.path.isdir(central) and os.listdir(central), 60, what="a central copy")
-        qid = os.listdir(central)[0]
+        # The copy is written beside its final name first (ID.tmp...); only the renamed one counts.
+        copies = lambda: [f for f in os.listdir(central) if "." not in f] if os.path.isdir(central) else []
+        qid = wait_until(copies, 60, what="a central copy")[0]
         self.assertRegex(node.log(), r"id=%s qmgr: stuck .*attempts=\d+, copied to central/" % qid)
         out = node.mx("queue", "stuck", "--json", check=True).stdout.splitlines()
         self.assertEqual(len(out), 1)
