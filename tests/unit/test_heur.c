@@ -72,6 +72,35 @@ static void test_exec_kind(void **state)
 	heur_magic_close();
 }
 
+/* libmagic is asked only when its answer can matter: a script without #! in text is found when
+ * the file was named, never when nobody named it; text libclamav typed as text counts as text
+ * whatever its bytes; executables by magic number are found either way; images are never
+ * handed to libmagic. */
+static void test_exec_classify(void **state)
+{
+	static const unsigned char py[] = "import os\nimport sys\n\ndef main():\n    pass\n";
+	static const unsigned char py16[] = {0xff, 0xfe, 'i', 0, 'm', 0, 'p', 0, 'o', 0, 'r', 0,
+					     't', 0, ' ', 0, 'o', 0, 's', 0, '\n', 0};
+	unsigned char pe[256] = "MZ", png[64] = "\x89PNG\r\n\x1a\n";
+	const char *k;
+
+	pe[0x3c] = 0x80;
+	memcpy(pe + 0x80, "PE\0\0", 4);
+	heur_magic_open();
+	k = heur_exec_classify(py, sizeof py - 1, 1, 0);
+	assert_non_null(k);
+	assert_string_equal(k, "script (libmagic)");
+	assert_null(heur_exec_classify(py, sizeof py - 1, 0, 0));
+	assert_null(heur_exec_classify(py16, sizeof py16, 0, 1));
+	assert_string_equal(heur_exec_classify(pe, sizeof pe, 0, 0), "PE executable");
+	assert_string_equal(heur_exec_classify(pe, sizeof pe, 0, 1), "PE executable");
+	assert_string_equal(heur_exec_classify((const unsigned char *)"#!/bin/sh\nrm x\n", 15, 0,
+					       0),
+			    "script (#!)");
+	assert_null(heur_exec_classify(png, sizeof png, 1, 0));
+	heur_magic_close();
+}
+
 /* A zip with stored entries (no data), the way zip(1) lays out headers. */
 static size_t make_zip(unsigned char *out, const char *const *names, const int *enc, int n,
 		       int with_central)
@@ -234,6 +263,41 @@ static void test_messages(void **state)
 		  "--XX--\r\n", &res);
 	assert_int_equal(res.verdict, VERDICT_SUSPECT);
 	assert_true(has_symbol(&res, "HEUR_BIDI_NAME"));
+
+	/* A PE in a part mislabelled text/plain in Latin-1: converted to UTF-8 its header would
+	 * move (every byte >= 0x80 doubles); heur judges the bytes as sent. */
+	{
+		static const char b64[] =
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+		unsigned char pe[240];
+		char msg[1024], *o;
+
+		memset(pe, 0xe9, sizeof pe);
+		memcpy(pe, "MZ", 2);
+		pe[0x3c] = 0x80;
+		pe[0x3d] = pe[0x3e] = pe[0x3f] = 0;
+		memcpy(pe + 0x80, "PE\0\0", 4);
+		o = msg + snprintf(msg, sizeof msg,
+				   "From: a@b.test\r\nMIME-Version: 1.0\r\n"
+				   "Content-Type: text/plain; charset=iso-8859-1\r\n"
+				   "Content-Transfer-Encoding: base64\r\n\r\n");
+		for (size_t i = 0; i < sizeof pe; i += 3) {
+			unsigned v = (unsigned)pe[i] << 16 | (unsigned)pe[i + 1] << 8 | pe[i + 2];
+
+			*o++ = b64[v >> 18 & 63];
+			*o++ = b64[v >> 12 & 63];
+			*o++ = b64[v >> 6 & 63];
+			*o++ = b64[v & 63];
+		}
+		memcpy(o, "\r\n", 3);
+		scan_text(msg, &res);
+		assert_int_equal(res.verdict, VERDICT_SUSPECT);
+		for (unsigned i = 0; i < res.nsym; i++)
+			if (strcmp(res.sym[i].name, "HEUR_EXECUTABLE") == 0)
+				assert_non_null(strstr(res.sym[i].detail, "PE executable"));
+		assert_true(has_symbol(&res, "HEUR_EXECUTABLE"));
+		assert_true(has_symbol(&res, "HEUR_TYPE_MISMATCH"));
+	}
 	scan_pipeline_fini();
 }
 
@@ -242,6 +306,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_exec_kind),
+		cmocka_unit_test(test_exec_classify),
 		cmocka_unit_test(test_zip_walk),
 		cmocka_unit_test(test_ole_and_html),
 		cmocka_unit_test(test_messages),
