@@ -36,8 +36,8 @@
 #define AV_MAX_SCANTIME_MS 30000
 
 const char *const av_sig_extensions[] = {
-	".hdb", ".hsb", ".mdb", ".msb", ".ndb", ".ldb", ".cdb", ".yar", ".yara", ".fp", ".sfp",
-	".ign2", NULL,
+    ".hdb", ".hsb",  ".mdb", ".msb", ".ndb",  ".ldb", ".cdb",
+    ".yar", ".yara", ".fp",  ".sfp", ".ign2", NULL,
 };
 
 static struct cl_engine *av_engine;
@@ -133,17 +133,17 @@ static int av_lib_init(void)
 }
 
 static cl_error_t av_on_layer(int fd, const char *type, const char **ancestors,
-			      size_t parent_file_size, const char *file_name, size_t file_size,
-			      const char *file_buffer, uint32_t recursion_level,
-			      uint32_t layer_attributes, void *context)
+                              size_t parent_file_size, const char *file_name, size_t file_size,
+                              const char *file_buffer, uint32_t recursion_level,
+                              uint32_t layer_attributes, void *context)
 {
 	struct scan_task *t = context;
 
 	log_debug("av: layer depth=%u type=%s name=%s size=%zu", recursion_level, type,
-		  file_name ? file_name : "-", file_size);
+	          file_name ? file_name : "-", file_size);
 	if (t)
 		heur_layer(t, type, file_name, (const unsigned char *)file_buffer, file_size,
-			   recursion_level, (layer_attributes & LAYER_ATTRIBUTES_DECRYPTED) != 0);
+		           recursion_level, (layer_attributes & LAYER_ATTRIBUTES_DECRYPTED) != 0);
 	return CL_CLEAN;
 }
 
@@ -272,7 +272,7 @@ static void av_opts_init(void)
 
 /* Scan one buffer; context t (may be NULL) receives the layers. */
 static int av_scan_map(const char *p, size_t len, const char *name, enum av_mode mode,
-		       struct scan_task *t, const char **virname)
+                       struct scan_task *t, const char **virname)
 {
 	unsigned long scanned = 0;
 	cl_fmap_t *map;
@@ -332,9 +332,9 @@ static void av_found(struct scan_task *t, const char *vn_raw, const char *where)
  * whole message also goes through libclamav's mail parser. Charset trouble and 8-bit headers
  * are not among them: they change no part boundary and no transfer decoding.
  */
-#define AV_MIME_DISAGREE                                                                      \
-	(MIME_F_DEPTH_LIMIT | MIME_F_PARTS_LIMIT | MIME_F_DECODE_LIMIT | MIME_F_BAD_HEADER |  \
-	 MIME_F_NO_BOUNDARY | MIME_F_UNCLOSED | MIME_F_BAD_ENCODING | MIME_F_TRUNCATED |     \
+#define AV_MIME_DISAGREE                                                                           \
+	(MIME_F_DEPTH_LIMIT | MIME_F_PARTS_LIMIT | MIME_F_DECODE_LIMIT | MIME_F_BAD_HEADER |       \
+	 MIME_F_NO_BOUNDARY | MIME_F_UNCLOSED | MIME_F_BAD_ENCODING | MIME_F_TRUNCATED |           \
 	 MIME_F_ARENA_FULL)
 
 /* A text/plain leaf nobody named, sent as it is (7bit, 8bit, binary): its bytes are in the raw
@@ -342,7 +342,7 @@ static void av_found(struct scan_task *t, const char *vn_raw, const char *where)
 static int av_leaf_in_raw(const struct mime_part *p)
 {
 	return (p->encoding == MIME_ENC_7BIT || p->encoding == MIME_ENC_8BIT ||
-		p->encoding == MIME_ENC_BINARY) &&
+	        p->encoding == MIME_ENC_BINARY) &&
 	       !p->embedded && strcmp(p->type, "text") == 0 && strcmp(p->subtype, "plain") == 0 &&
 	       (p->filename == NULL || p->filename[0] == '\0');
 }
@@ -433,9 +433,9 @@ out:
 }
 
 const struct scanner_ops scanner_av = {
-	.name = "av",
-	.init = av_init,
-	.scan = av_scan,
-	.reload = av_reload,
-	.fini = av_fini,
+    .name = "av",
+    .init = av_init,
+    .scan = av_scan,
+    .reload = av_reload,
+    .fini = av_fini,
 };

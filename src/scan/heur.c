@@ -19,7 +19,7 @@
 static int heur_ready;
 
 static void heur_flag(struct scan_task *t, const char *sym, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void heur_flag(struct scan_task *t, const char *sym, const char *fmt, ...)
 {
@@ -72,11 +72,21 @@ static void heur_zip_entry(void *arg, const char *name, int encrypted)
 static int declared_exec_ok(const char *declared)
 {
 	static const char *const ok[] = {
-		"application/octet-stream", "application/x-msdownload", "application/x-dosexec",
-		"application/x-msdos-program", "application/x-executable", "application/x-elf",
-		"application/x-ms-dos-executable", "application/vnd.microsoft.portable-executable",
-		"application/x-sharedlib", "application/x-mach-binary", "application/x-sh",
-		"application/x-shellscript", "text/x-shellscript", "application/x-python", NULL,
+	    "application/octet-stream",
+	    "application/x-msdownload",
+	    "application/x-dosexec",
+	    "application/x-msdos-program",
+	    "application/x-executable",
+	    "application/x-elf",
+	    "application/x-ms-dos-executable",
+	    "application/vnd.microsoft.portable-executable",
+	    "application/x-sharedlib",
+	    "application/x-mach-binary",
+	    "application/x-sh",
+	    "application/x-shellscript",
+	    "text/x-shellscript",
+	    "application/x-python",
+	    NULL,
 	};
 
 	for (size_t i = 0; ok[i]; i++)
@@ -90,7 +100,7 @@ static int declared_exec_ok(const char *declared)
 static int heur_named(const char *name)
 {
 	static const char *const placeholders[] = {
-		"textportion", "mixedtextportion", "attachment", "unknown", NULL,
+	    "textportion", "mixedtextportion", "attachment", "unknown", NULL,
 	};
 
 	if (name == NULL || name[0] == '\0' || strncmp(name, "clamav-", 7) == 0)
@@ -103,7 +113,7 @@ static int heur_named(const char *name)
 
 /* text: the caller knows the bytes are text (libclamav typed the layer so). */
 static void heur_check_bytes(struct scan_task *t, const char *name, const char *declared,
-			     const unsigned char *p, size_t len, int text, const char *where)
+                             const unsigned char *p, size_t len, int text, const char *where)
 {
 	const char *exec, *arch;
 	char what[96];
@@ -138,20 +148,20 @@ static void heur_check_bytes(struct scan_task *t, const char *name, const char *
 			      strncasecmp(declared, "video/", 6) == 0 ||
 			      strcasecmp(declared, "application/pdf") == 0;
 		if (bad)
-			heur_flag(t, "HEUR_TYPE_MISMATCH", "declared %s but content is %s%s", declared,
-				  exec ? exec : arch, where);
+			heur_flag(t, "HEUR_TYPE_MISMATCH", "declared %s but content is %s%s",
+			          declared, exec ? exec : arch, where);
 	}
 	if ((declared && strcasecmp(declared, "text/html") == 0) ||
 	    (name && (strcasestr(name, ".htm") != NULL)) ||
 	    (len > 5 && (memmem(p, len < 1024 ? len : 1024, "<html", 5) ||
-			 memmem(p, len < 1024 ? len : 1024, "<HTML", 5)))) {
+	                 memmem(p, len < 1024 ? len : 1024, "<HTML", 5)))) {
 		if (heur_html_smuggling((const char *)p, len, what, sizeof what))
 			heur_flag(t, "HEUR_HTML_SMUGGLING", "%s%s", what, where);
 	}
 }
 
-void heur_layer(struct scan_task *t, const char *cltype, const char *name,
-		const unsigned char *p, size_t len, unsigned depth, int decrypted)
+void heur_layer(struct scan_task *t, const char *cltype, const char *name, const unsigned char *p,
+                size_t len, unsigned depth, int decrypted)
 {
 	char where[HEUR_WHERE];
 
@@ -160,19 +170,20 @@ void heur_layer(struct scan_task *t, const char *cltype, const char *name,
 	if (!heur_ready)
 		return;
 	snprintf(where, sizeof where, " (layer %u%s)", depth, decrypted ? ", decrypted" : "");
-	exec = cltype && (strcmp(cltype, "CL_TYPE_MSEXE") == 0 || strcmp(cltype, "CL_TYPE_ELF") == 0 ||
-			  strncmp(cltype, "CL_TYPE_MACHO", 13) == 0);
+	exec =
+	    cltype && (strcmp(cltype, "CL_TYPE_MSEXE") == 0 || strcmp(cltype, "CL_TYPE_ELF") == 0 ||
+	               strncmp(cltype, "CL_TYPE_MACHO", 13) == 0);
 	if (exec)
 		heur_flag(t, "HEUR_EXECUTABLE", "%s %s%s", cltype + 8, name ? name : "(no name)",
-			  where);
+		          where);
 	/* Layer 0 is the message itself: only "it is an executable, not mail" counts there. */
 	if (depth == 0)
 		return;
 	heur_check_name(t, name, where);
 	heur_check_bytes(t, name, NULL, p, len,
-			 cltype && (strncmp(cltype, "CL_TYPE_TEXT_", 13) == 0 ||
-				    strcmp(cltype, "CL_TYPE_HTML") == 0),
-			 where);
+	                 cltype && (strncmp(cltype, "CL_TYPE_TEXT_", 13) == 0 ||
+	                            strcmp(cltype, "CL_TYPE_HTML") == 0),
+	                 where);
 }
 
 static int heur_scan(struct scan_task *t)
@@ -191,10 +202,10 @@ static int heur_scan(struct scan_task *t)
 		 * mislabelled text/... must be judged as sent, not as "converted" to UTF-8. */
 		if (p->content)
 			heur_check_bytes(t, p->filename, declared, p->content, p->content_len, 0,
-					 where);
+			                 where);
 		else
 			heur_check_bytes(t, p->filename, declared, p->decoded, p->decoded_len, 0,
-					 where);
+			                 where);
 	}
 	return 0;
 }
@@ -214,9 +225,9 @@ static void heur_fini(void)
 }
 
 const struct scanner_ops scanner_heur = {
-	.name = "heur",
-	.init = heur_init,
-	.scan = heur_scan,
-	.reload = NULL,
-	.fini = heur_fini,
+    .name = "heur",
+    .init = heur_init,
+    .scan = heur_scan,
+    .reload = NULL,
+    .fini = heur_fini,
 };

@@ -25,8 +25,8 @@ extern const struct scanner_ops scanner_heur;
 
 /* One layer libclamav opened: cltype as libclamav names it ("CL_TYPE_MSEXE"), name (may be
  * NULL), its bytes (may be NULL), depth (0 = the whole message). */
-void heur_layer(struct scan_task *t, const char *cltype, const char *name,
-		const unsigned char *p, size_t len, unsigned depth, int decrypted);
+void heur_layer(struct scan_task *t, const char *cltype, const char *name, const unsigned char *p,
+                size_t len, unsigned depth, int decrypted);
 
 /* heur_exec.c: what kind of executable the bytes are, or NULL. Magic numbers first, then
  * libmagic's description (when heur_magic_open() succeeded). */
@@ -44,17 +44,17 @@ void heur_magic_close(void);
 const char *heur_archive_kind(const unsigned char *p, size_t len);
 
 /* heur_name.c: file name tricks. Each returns 1 and a reason (static) when the name is bad. */
-int heur_name_exec_ext(const char *name);      /* .exe .scr .js .vbs ... */
-int heur_name_double_ext(const char *name);    /* invoice.pdf.exe, "doc.pdf      .exe" */
-int heur_name_bidi(const char *name);          /* U+202E and the other bidi overrides */
+int heur_name_exec_ext(const char *name);   /* .exe .scr .js .vbs ... */
+int heur_name_double_ext(const char *name); /* invoice.pdf.exe, "doc.pdf      .exe" */
+int heur_name_bidi(const char *name);       /* U+202E and the other bidi overrides */
 
 /* heur_zip.c: walk a zip's central directory. For each entry cb(arg, name, encrypted);
  * returns the number of entries, or -EINVAL when it is no zip / is malformed. */
 int heur_zip_walk(const unsigned char *p, size_t len,
-		  void (*cb)(void *arg, const char *name, int encrypted), void *arg);
+                  void (*cb)(void *arg, const char *name, int encrypted), void *arg);
 
 /* heur_doc.c */
-int heur_ole_has_vba(const unsigned char *p, size_t len);  /* OLE2 with VBA storage */
+int heur_ole_has_vba(const unsigned char *p, size_t len); /* OLE2 with VBA storage */
 /* HTML that builds a file from embedded base64: 1 and a description in what (whatsz). */
 int heur_html_smuggling(const char *p, size_t len, char *what, size_t whatsz);
 

@@ -29,10 +29,9 @@
 /* Bytes that never occur in text: NUL and the C0 controls other than TAB LF VT FF CR and ESC
  * (ISO-2022-JP). Every executable format has NULs or such bytes in its header. */
 static const unsigned char heur_not_text[256] = {
-	[0] = 1, [1] = 1, [2] = 1, [3] = 1, [4] = 1, [5] = 1, [6] = 1, [7] = 1, [8] = 1,
-	[14] = 1, [15] = 1, [16] = 1, [17] = 1, [18] = 1, [19] = 1, [20] = 1, [21] = 1,
-	[22] = 1, [23] = 1, [24] = 1, [25] = 1, [26] = 1, [28] = 1, [29] = 1, [30] = 1,
-	[31] = 1,
+    [0] = 1,  [1] = 1,  [2] = 1,  [3] = 1,  [4] = 1,  [5] = 1,  [6] = 1,  [7] = 1,  [8] = 1,
+    [14] = 1, [15] = 1, [16] = 1, [17] = 1, [18] = 1, [19] = 1, [20] = 1, [21] = 1, [22] = 1,
+    [23] = 1, [24] = 1, [25] = 1, [26] = 1, [28] = 1, [29] = 1, [30] = 1, [31] = 1,
 };
 
 static magic_t magic_desc, magic_mime;
@@ -43,7 +42,7 @@ int heur_magic_open(void)
 		return 0;
 	/* CSV and JSON detection can only say "text": never a finding, always a cost. */
 	magic_desc = magic_open(MAGIC_NONE | MAGIC_NO_CHECK_COMPRESS | MAGIC_NO_CHECK_CSV |
-				MAGIC_NO_CHECK_JSON | MAGIC_ERROR);
+	                        MAGIC_NO_CHECK_JSON | MAGIC_ERROR);
 	magic_mime = magic_open(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS | MAGIC_ERROR);
 	if (magic_desc == NULL || magic_mime == NULL || magic_load(magic_desc, NULL) < 0 ||
 	    magic_load(magic_mime, NULL) < 0) {
@@ -93,18 +92,21 @@ static int heur_known_inert(const unsigned char *p, size_t len)
 		const char *magic;
 		size_t len;
 	} inert[] = {
-		{"\xff\xd8\xff", 3},           /* JPEG */
-		{"\x89PNG\r\n\x1a\n", 8},      /* PNG */
-		{"GIF87a", 6}, {"GIF89a", 6},
-		{"%PDF-", 5},
-		{"PK\3\4", 4}, {"PK\5\6", 4},  /* zip (and OOXML, jar: walked as zips) */
-		{"\x1f\x8b", 2},                /* gzip */
-		{"BZh", 3},
-		{"7z\xbc\xaf\x27\x1c", 6},
-		{"Rar!\x1a\x07", 6},
-		{"RIFF", 4},                     /* WAV, AVI, WebP */
-		{"II*\0", 4}, {"MM\0*", 4},      /* TIFF */
-		{"{\\rtf", 5},
+	    {"\xff\xd8\xff", 3},      /* JPEG */
+	    {"\x89PNG\r\n\x1a\n", 8}, /* PNG */
+	    {"GIF87a", 6},
+	    {"GIF89a", 6},
+	    {"%PDF-", 5},
+	    {"PK\3\4", 4},
+	    {"PK\5\6", 4},   /* zip (and OOXML, jar: walked as zips) */
+	    {"\x1f\x8b", 2}, /* gzip */
+	    {"BZh", 3},
+	    {"7z\xbc\xaf\x27\x1c", 6},
+	    {"Rar!\x1a\x07", 6},
+	    {"RIFF", 4}, /* WAV, AVI, WebP */
+	    {"II*\0", 4},
+	    {"MM\0*", 4}, /* TIFF */
+	    {"{\\rtf", 5},
 	};
 
 	for (size_t i = 0; i < sizeof inert / sizeof inert[0]; i++)
@@ -131,10 +133,16 @@ const char *heur_exec_classify(const unsigned char *p, size_t len, int named, in
 			return "PE executable";
 		return "DOS/MZ executable";
 	}
-	if (memcmp(p, "\x7f" "ELF", 4) == 0)
+	if (memcmp(p,
+	           "\x7f"
+	           "ELF",
+	           4) == 0)
 		return "ELF executable";
 	switch (be32(p)) {
-	case 0xfeedface: case 0xcefaedfe: case 0xfeedfacf: case 0xcffaedfe:
+	case 0xfeedface:
+	case 0xcefaedfe:
+	case 0xfeedfacf:
+	case 0xcffaedfe:
 		return "Mach-O executable";
 	case 0xcafebabe:
 		/* Also Java's class magic; a fat Mach-O has a small architecture count where a
