@@ -19,24 +19,25 @@
 #include <strings.h>
 
 /*
- * Score bands. The chi-squared indicator is bimodal: most mail lands within 0.01 of 0 or 1 and
- * the middle means "unsure". The spam side reaches BAYES_SPAM_SCORE at I = 1, enough with the
- * default tag threshold (5) from I >= 0.9 on; the ham side can pull a message with a few rule
- * hits back under it, but never by more than BAYES_HAM_SCORE. Measured in bench/eval.
+ * Score bands, linear in the distance of the indicator from 0.5: the spam side reaches
+ * BAYES_SPAM_SCORE at I = 1 and the default tag threshold (5) alone from I = 0.81; the ham side
+ * can pull a message with a few rule hits back under it, but never by more than
+ * BAYES_HAM_SCORE. Fitted with `bench/eval --tune` (three quarters of the training split learned,
+ * the fourth scanned; the test split never read): against the earlier 7 * x^2 the held-out spam
+ * caught at the default policy went from 303 to 307 of 339, still with no ham at 5 or more.
  */
-#define BAYES_SPAM_SCORE 7.0
+#define BAYES_SPAM_SCORE 8.0
 #define BAYES_HAM_SCORE 3.0
 
 static struct bayes_db *bayes_scan_db;
 
 double bayes_score(double prob)
 {
-	/* quadratic in the distance from 0.5: the unsure middle stays near 0 */
 	double x = (prob - 0.5) / 0.5;
 
 	if (x > 0)
-		return BAYES_SPAM_SCORE * x * x;
-	return -BAYES_HAM_SCORE * x * x;
+		return BAYES_SPAM_SCORE * x;
+	return BAYES_HAM_SCORE * x;
 }
 
 /* Message-ID value from the raw header block (case-insensitive), or an empty slice. */

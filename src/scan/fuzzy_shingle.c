@@ -35,27 +35,6 @@ static uint64_t mix64(uint64_t x)
 	return x;
 }
 
-/*
- * The 32 hash functions of the min-hash: h_i(x) = a_i * x + b_i (mod 2^64) over a shingle hash
- * x that is already well mixed, with odd a_i (a bijection, so no two shingles collide in one
- * slot). A multiply-add per slot instead of a full finaliser per slot: the min-hash was a
- * third of the fuzzy scanner's instructions. The constants come from the fixed seeds, so
- * fingerprints stay stable across processes and releases.
- */
-static uint64_t perm_a[FUZZY_NHASH], perm_b[FUZZY_NHASH];
-static int perm_ready;
-
-static void perm_init(void)
-{
-	if (perm_ready)
-		return;
-	for (unsigned i = 0; i < FUZZY_NHASH; i++) {
-		perm_a[i] = slot_seed(i);
-		perm_b[i] = mix64(slot_seed(i + FUZZY_NHASH));
-	}
-	perm_ready = 1;
-}
-
 struct shingle_state {
 	struct fuzzy_sig *sig;
 	uint64_t win[FUZZY_SHINGLE_WORDS];
@@ -77,9 +56,8 @@ static void shingle_word(void *arg, const char *w, size_t len)
 		return;
 	for (unsigned i = 0; i < FUZZY_SHINGLE_WORDS; i++)
 		sh = mix64(sh ^ st->win[i]) + i;
-	sh = mix64(sh);
 	for (unsigned i = 0; i < FUZZY_NHASH; i++) {
-		uint64_t v = perm_a[i] * sh + perm_b[i];
+		uint64_t v = mix64(sh * slot_seed(i));
 
 		if (v < st->sig->mh[i])
 			st->sig->mh[i] = v;
@@ -91,7 +69,6 @@ int fuzzy_sig_make(const char *text, size_t len, struct fuzzy_sig *out)
 	struct shingle_state st;
 
 	memset(&st, 0, sizeof st);
-	perm_init();
 	for (unsigned i = 0; i < FUZZY_NHASH; i++)
 		out->mh[i] = UINT64_MAX;
 	st.sig = out;

@@ -1,7 +1,9 @@
 """eval floor: the accuracy harness (bench/eval) on a subset of the SpamAssassin corpus must stay
 well above a floor. The subset (every 8th message, the same fixed train/test split as the full
 run) keeps it within CI time under ASan; the floors sit well below what it measured when they
-were set (caught 84%, FP 0 of 139 ham, (1-ROCA) 0.9%), so only a real regression trips them.
+were set (caught 84%, FP 0 of 139 ham, (1-ROCA) 0.9%; after the Bayes retune of 2026-11-28:
+caught 79.7%, FP 0, (1-ROCA) 0.16%, so the ROC ceiling came down from 3% to 1%), so only a
+real regression trips them.
 The full figures are in bench/results/eval-*.md (`make eval`)."""
 import json
 import os
@@ -13,7 +15,7 @@ from mxtest import CORPORA, MXTOWER, ROOT
 
 FLOOR_CAUGHT_PCT = 70.0
 CEIL_FP_PCT = 1.5
-CEIL_ONE_MINUS_ROCA_PCT = 3.0
+CEIL_ONE_MINUS_ROCA_PCT = 1.0
 
 
 class EvalFloorTest(unittest.TestCase):
