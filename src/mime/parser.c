@@ -609,6 +609,29 @@ static void msg_finish(struct mime_parser *ps)
 	msg->text_len = off;
 }
 
+/*
+ * mime.h promises that a part's type, subtype, charset, filename and disposition are never
+ * NULL. When the arena's cap stops the parse half-way through a part, some were never set:
+ * give them the documented defaults, so no scanner dereferences NULL on hostile input (found by
+ * fuzz_mime on a 64 KiB prefix of a corpus message with tiny limits; input in tests/data).
+ */
+static void parts_fill_defaults(struct mime_msg *msg)
+{
+	for (struct mime_part *pt = msg->root; pt;
+	     pt = (struct mime_part *)mime_part_next(pt)) {
+		if (pt->type == NULL)
+			pt->type = "text";
+		if (pt->subtype == NULL)
+			pt->subtype = "plain";
+		if (pt->charset == NULL)
+			pt->charset = "";
+		if (pt->filename == NULL)
+			pt->filename = "";
+		if (pt->disposition == NULL)
+			pt->disposition = "";
+	}
+}
+
 struct mime_msg *mime_parse(struct arena *a, const char *p, size_t len,
                             const struct mime_limits *lim)
 {
@@ -630,6 +653,7 @@ struct mime_msg *mime_parse(struct arena *a, const char *p, size_t len,
 		buf_free(&ps.scratch);
 		return NULL;
 	}
+	parts_fill_defaults(msg);
 	msg_finish(&ps);
 	buf_free(&ps.scratch);
 	return msg;
