@@ -40,9 +40,15 @@ void session_close(struct smtp_session *s)
 	s->mode = M_CLOSED;
 }
 
-/* Append one reply line; a peer that lets replies pile up past SMTP_OUT_MAX is dropped. */
+/*
+ * Append one reply line; a peer that lets replies pile up past SMTP_OUT_MAX (or a reply we
+ * cannot allocate room for) is dropped. Nothing is added once closing: the rest of a
+ * multi-line reply whose middle line failed would reach the peer as a complete reply.
+ */
 void session_reply_line(struct smtp_session *s, int code, char sep, const char *text)
 {
+	if (s->mode == M_CLOSED)
+		return;
 	if (buf_printf(&s->out, "%03d%c%s\r\n", code, sep, text) < 0) {
 		log_warn("smtp: client=%s reply buffer full, closing", s->ip);
 		session_close(s);

@@ -491,14 +491,17 @@ size_t session_feed_command(struct smtp_session *s, const char *p, size_t len)
 
 	if (!s->line_overflow && s->line.len + seg + (lf ? 1 : 0) > s->prm.max_line)
 		s->line_overflow = 1;
+	/* line_overflow 2: no memory for the line, a temporary failure and not the peer's fault. */
 	if (!s->line_overflow && buf_append(&s->line, p, seg) < 0)
-		s->line_overflow = 1;
+		s->line_overflow = 2;
 	if (lf == NULL)
 		return len;
 	s->progress++;
 	line.p = s->line.p ? s->line.p : "";
 	line.len = s->line.len;
-	if (s->line_overflow)
+	if (s->line_overflow == 2)
+		session_reply(s, 451, "4.3.0 Error: out of memory");
+	else if (s->line_overflow)
 		session_reply(s, 500, "5.5.2 Error: line too long");
 	else if (line.len == 0 || line.p[line.len - 1] != '\r')
 		session_reply(s, 500, "5.5.2 Error: bare <LF> received; lines end with <CR><LF>");

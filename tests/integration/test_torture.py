@@ -16,7 +16,7 @@ class Torture(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stdout)
         lines = dict(re.findall(r"^torture (\w+)\s+(\d+) allocation points failed in turn, 0 leaks$", p.stdout, re.M))
         # Each parser really allocates, so the torture really failed something in each.
-        for parser in ("mime", "envelope"):
+        for parser in ("mime", "envelope", "smtp"):
             self.assertIn(parser, lines, p.stdout)
             self.assertGreater(int(lines[parser]), 3, p.stdout)
         self.assertIn("config", lines, p.stdout)

@@ -4,6 +4,12 @@
  * no failed allocation: nothing may crash, the parser must report an error or a flagged result,
  * and every allocation it made must be freed again (live count back to its baseline).
  *
+ * The SMTP session engine is driven through a whole conversation (EHLO, MAIL with parameters,
+ * ten RCPTs, DATA with dot-stuffing, BDAT chunks, RSET, a bad command, a too-long line, QUIT)
+ * with an allocation-free backend; besides no crash and no leak, the reply codes must match the
+ * undisturbed run's up to the first difference, and that difference must be an error reply
+ * (4xx/5xx) or the session closing: a failed allocation is never answered with success.
+ *
  * Built without sanitizers (they own malloc): malloc/calloc/realloc/free are interposed here and
  * forward to glibc's __libc_* functions. Prints one line per parser; exit 0 when all held.
  */
@@ -12,6 +18,7 @@
 #include "core/config.h"
 #include "mime/mime.h"
 #include "queue/envelope.h"
+#include "smtp/session.h"
 
 #include <errno.h>
 #include <execinfo.h>
@@ -206,11 +213,171 @@ static int torture_build_envelope(void)
 	return 0;
 }
 
+/* The SMTP backend: stores nothing on the heap, so every counted allocation is the engine's. */
+static struct smtp_session *torture_smtp_s;
+static size_t torture_smtp_bytes, torture_smtp_msgs;
+
+static int torture_smtp_rcpt(void *ctx, const struct smtp_txn *t, const struct smtp_addr *a,
+			     struct smtp_reply *r)
+{
+	if (strcmp(a->domain, "client.example") != 0) {
+		smtp_reply_set(r, 550, "5.7.1 <%s>: Relay access denied", a->addr);
+		return -1;
+	}
+	return 0;
+}
+
+static int torture_smtp_write(void *ctx, const char *p, size_t len)
+{
+	torture_smtp_bytes += len;
+	return 0;
+}
+
+static void torture_smtp_close(void *ctx, const struct smtp_txn *t)
+{
+	struct smtp_reply r;
+
+	smtp_reply_set(&r, 250, "2.0.0 Ok: queued as T%zu", ++torture_smtp_msgs);
+	smtp_session_data_done(torture_smtp_s, &r);
+}
+
+static const struct smtp_session_ops torture_smtp_ops = {
+	.rcpt = torture_smtp_rcpt,
+	.data_write = torture_smtp_write,
+	.data_close = torture_smtp_close,
+};
+
+#define TORTURE_RCPT(n) "RCPT TO:<r" #n "@client.example>\r\n"
+static const char torture_smtp_in[] =
+	"EHLO c.example\r\n"
+	"MAIL FROM:<s@sender.example> SIZE=100 BODY=8BITMIME\r\n" TORTURE_RCPT(1)
+	    TORTURE_RCPT(2) TORTURE_RCPT(3) TORTURE_RCPT(4) TORTURE_RCPT(5) TORTURE_RCPT(6)
+		TORTURE_RCPT(7) TORTURE_RCPT(8) TORTURE_RCPT(9) TORTURE_RCPT(10)
+	"DATA\r\n"
+	"Subject: t\r\n\r\nhi\r\n..dot\r\n.\r\n"
+	"MAIL FROM:<>\r\n"
+	"RCPT TO:<a@client.example>\r\n"
+	"RCPT TO:<b@client.example>\r\n"
+	"BDAT 5\r\nhelloBDAT 6 LAST\r\n world"
+	"RSET\r\n"
+	"FOO bar\r\n"
+	"NOOP 0123456789012345678901234567890123456789012345678901234567890123456789"
+	"0123456789012345678901234567890123456789\r\n"
+	"MAIL FROM:<x@sender.example>\r\n"
+	"RCPT TO:<x@other.example>\r\n"
+	"QUIT\r\n";
+/* What the undisturbed run answers: greeting, EHLO, MAIL, 10 x RCPT, 354, 250, MAIL, 2 x RCPT,
+ * 2 x BDAT, RSET, 500 unknown, 500 too long, MAIL, 550 relay, 221. */
+static const char torture_smtp_expect[] = "220 250 250 250 250 250 250 250 250 250 250 250 250 "
+					  "354 250 250 250 250 250 250 250 500 500 250 550 221";
+
+static char torture_smtp_codes[512];
+static char torture_smtp_out[8192];      /* every reply byte of this run */
+static char torture_smtp_good_out[8192]; /* ... and of the undisturbed run */
+static int torture_smtp_closed;
+
+/* Move the session's output to torture_smtp_out, noting each final reply's code (no allocation). */
+static void torture_smtp_collect(struct buf *out)
+{
+	const char *p = out->p ? out->p : "", *end = p + out->len;
+	size_t n = strlen(torture_smtp_codes), o = strlen(torture_smtp_out);
+
+	snprintf(torture_smtp_out + o, sizeof torture_smtp_out - o, "%s", p);
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+
+		if (eol == NULL)
+			break;
+		if (eol - p >= 4 && p[3] == ' ' && n + 5 < sizeof torture_smtp_codes)
+			n += (size_t)snprintf(torture_smtp_codes + n, sizeof torture_smtp_codes - n,
+					      "%s%.3s", n ? " " : "", p);
+		p = eol + 1;
+	}
+	buf_reset(out);
+}
+
+/*
+ * 1 when the failure was answered as a temporary error: the reply bytes agree with the
+ * undisturbed run's up to the first line that differs, which is a 4xx (a failed allocation is
+ * our trouble, not the client's: a 5xx would make it bounce the mail), or the bytes stop at a
+ * line's start because the session closed (a reply it could not even buffer). A multi-line
+ * reply missing a line in its middle differs at a 250 line and fails.
+ */
+static int torture_smtp_judge(void)
+{
+	const char *a = torture_smtp_out, *e = torture_smtp_good_out;
+	size_t k = 0;
+
+	while (a[k] && a[k] == e[k])
+		k++;
+	if (a[k] == '\0' && e[k] == '\0')
+		return 1;
+	while (k > 0 && a[k - 1] != '\n')
+		k--; /* back to the start of the line that differs */
+	if (a[k] == '\0')
+		return torture_smtp_closed;
+	return a[k] == '4';
+}
+
+static int torture_smtp_once(void)
+{
+	static const struct smtp_session_params prm = {
+		.hostname = "mx.test",
+		.max_line = 100,
+		.max_message_size = 1000,
+		.max_recipients = 20,
+		.max_errors = 20,
+	};
+	const char *in = torture_smtp_in;
+	size_t off = 0, len = sizeof torture_smtp_in - 1;
+
+	torture_smtp_codes[0] = '\0';
+	torture_smtp_out[0] = '\0';
+	torture_smtp_closed = 0;
+	torture_smtp_msgs = 0;
+	torture_smtp_bytes = 0;
+	torture_smtp_s = smtp_session_new(&prm, "192.0.2.9", "");
+	if (torture_smtp_s == NULL)
+		return torture_failed > 0 ? 1 : -1;
+	smtp_session_set_backend(torture_smtp_s, &torture_smtp_ops, NULL);
+	smtp_session_greet(torture_smtp_s, SMTP_GREET_OK);
+	torture_smtp_collect(smtp_session_output(torture_smtp_s));
+	while (off < len) {
+		/* A few bytes at a time: the line buffer grows and resets many times. */
+		size_t n = len - off < 37 ? len - off : 37;
+
+		off += smtp_session_feed(torture_smtp_s, in + off, n);
+		torture_smtp_collect(smtp_session_output(torture_smtp_s));
+		if (smtp_session_wants(torture_smtp_s) & (SMTP_WANT_CLOSE | SMTP_WANT_WAIT)) {
+			torture_smtp_closed = 1;
+			break;
+		}
+	}
+	smtp_session_free(torture_smtp_s);
+	torture_smtp_s = NULL;
+	if (torture_failed == 0 && (strcmp(torture_smtp_codes, torture_smtp_expect) != 0 ||
+				    torture_smtp_msgs != 2)) {
+		printf("torture smtp: undisturbed run answered \"%s\" (%zu messages)\n",
+		       torture_smtp_codes, torture_smtp_msgs);
+		return -1;
+	}
+	if (torture_smtp_good_out[0] == '\0')
+		memcpy(torture_smtp_good_out, torture_smtp_out, sizeof torture_smtp_out);
+	if (!torture_smtp_judge()) {
+		printf("torture smtp: failing allocation %ld answered \"%s\"\n", torture_n,
+		       torture_smtp_codes);
+		return -1;
+	}
+	return 1;
+}
+
 static int torture_run(const char *name, int (*once)(void))
 {
-	long base, n, runs = 0, leaks = 0;
+	long base, n, runs = 0, leaks = 0, wrong = 0;
 
-	once(); /* warm-up: caches (iconv descriptors, libc locale) fill now */
+	torture_n = -1;
+	if (once() < 0)
+		wrong++; /* warm-up: caches (iconv descriptors, libc locale) fill now */
 	for (n = 0;; n++) {
 		/*
 		 * Each point runs twice and only the second run is measured: a failure may send
@@ -222,7 +389,8 @@ static int torture_run(const char *name, int (*once)(void))
 			torture_failed = 0;
 			torture_countdown = n;
 			torture_n = n;
-			once();
+			if (once() < 0 && pass == 1)
+				wrong++;
 			torture_countdown = -1;
 		}
 		runs++;
@@ -236,7 +404,9 @@ static int torture_run(const char *name, int (*once)(void))
 	}
 	printf("torture %-10s %ld allocation points failed in turn, %ld leaks\n", name, runs - 1,
 	       leaks);
-	return leaks == 0 ? 0 : 1;
+	if (wrong)
+		printf("torture %-10s %ld runs answered a failure as success\n", name, wrong);
+	return leaks == 0 && wrong == 0 ? 0 : 1;
 }
 
 int main(void)
@@ -256,6 +426,7 @@ int main(void)
 	bad |= torture_run("mime", torture_mime_once);
 	bad |= torture_run("envelope", torture_envelope_once);
 	bad |= torture_run("config", torture_config_once);
+	bad |= torture_run("smtp", torture_smtp_once);
 	printf("torture %s\n", bad ? "FAILED" : "ok");
 	return bad;
 }
