@@ -65,7 +65,14 @@ static const struct config_key config_keys[] = {
 	{N(scan, workers, 0, 64), 0},
 	{N(scan, deadline_ms, 10, 600000), 0},
 	{S(scan, scanners), 0},
+	{N(bayes, autolearn, 0, 1), 0},
+	/* Margins in score points (docs/spam.md, "Autolearn"); 100 is past any useful policy. */
+	{N(bayes, autolearn_spam_margin, 0, 100), 0},
+	{N(bayes, autolearn_ham_margin, 0, 100), 0},
 	{S(dns, resolver), 0},
+	{N(dns, budget_ms, 10, 600000), 0},
+	{S(dnsbl, zones), 0},
+	{S(dnsbl, domain_zones), 0},
 	{S(cluster, redis), 0},
 	{S(cluster, redis_password), 1},
 };
@@ -113,6 +120,12 @@ void config_defaults(struct config *c)
 	c->scan.workers = 2;
 	c->scan.deadline_ms = 30000;
 	snprintf(c->scan.scanners, sizeof c->scan.scanners, "all");
+	/* Off: a filter that teaches itself from its own verdicts can drift. When on, spam only
+	 * 5 points past reject (20 with the default policy), ham only 5 below tag (0 or less). */
+	c->bayes.autolearn = 0;
+	c->bayes.autolearn_spam_margin = 5;
+	c->bayes.autolearn_ham_margin = 5;
+	c->dns.budget_ms = 2000;
 }
 
 static const struct config_key *config_find(const char *key)

@@ -68,8 +68,26 @@ struct config {
 	} scan;
 
 	struct {
+		/* 1: learn from the scanner's own confident verdicts, after the reply (docs/spam.md,
+		 * "Autolearn"); 0 (default): only `mxtower learn` teaches Bayes */
+		uint64_t autolearn;
+		/* points, without Bayes's own symbol: spam from the client's reject_at + this (and
+		 * two scanners agreeing), ham at the client's tag_at - this or less */
+		uint64_t autolearn_spam_margin;
+		uint64_t autolearn_ham_margin;
+	} bayes;
+
+	struct {
 		char resolver[CONFIG_STR];
+		/* per scanner (auth, dnsbl) and message; capped at a quarter of scan.deadline_ms */
+		uint64_t budget_ms;
 	} dns;
+
+	struct {
+		/* comma-separated zone[:score[:codes]] lists (docs/auth.md) */
+		char zones[CONFIG_STR];        /* client IP lists */
+		char domain_zones[CONFIG_STR]; /* URL domain lists */
+	} dnsbl;
 
 	struct {
 		char redis[CONFIG_STR];

@@ -14,6 +14,8 @@ extern const struct scanner_ops rules_scanner;
 extern const struct scanner_ops bayes_scanner;
 extern const struct scanner_ops fuzzy_scanner;
 extern const struct scanner_ops phish_scanner;
+extern const struct scanner_ops auth_scanner;
+extern const struct scanner_ops dnsbl_scanner;
 
 const struct scanner_ops *const scan_registry[] = {
 	&scanner_av,
@@ -22,5 +24,7 @@ const struct scanner_ops *const scan_registry[] = {
 	&bayes_scanner,
 	&fuzzy_scanner,
 	&phish_scanner,
+	&auth_scanner,
+	&dnsbl_scanner,
 	NULL,
 };
