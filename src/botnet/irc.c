@@ -297,8 +297,8 @@ int irc_ctcp(struct slice text, struct slice *verb, struct slice *arg)
 	end = text.p + text.len;
 	if (end[-1] == '\1')
 		end--;
-	if (end == p)
-		return 0; /* "\1\1": no verb */
+	if (end == p || *p == ' ')
+		return 0; /* "\1\1" or "\1 x": no verb */
 	sp = memchr(p, ' ', (size_t)(end - p));
 	*verb = (struct slice){p, (size_t)((sp ? sp : end) - p)};
 	*arg = sp ? (struct slice){sp + 1, (size_t)(end - sp - 1)} : (struct slice){end, 0};

@@ -265,6 +265,8 @@ static void test_privmsg_topic_ctcp(void **state)
 	assert_true(slice_is(v, "PING") && slice_is(a, "12345"));
 	assert_int_equal(irc_ctcp((struct slice){"plain", 5}, &v, &a), 0);
 	assert_int_equal(irc_ctcp((struct slice){"\001\001", 2}, &v, &a), 0);
+	/* fuzz_irc: "\1 x" has no verb (tests/data/fuzz_irc/ctcp-empty-verb). */
+	assert_int_equal(irc_ctcp((struct slice){"\001 x", 3}, &v, &a), 0);
 
 	assert_int_equal(irc_parse(topic, sizeof topic - 1, &m), 0);
 	assert_int_equal(irc_topic(&m, &t, &x), 0);
