@@ -11,6 +11,7 @@
 
 #include "core/fsutil.h"
 #include "core/log.h"
+#include "queue/notify.h"
 #include "queue/queue_int.h"
 
 #include <dirent.h>
@@ -24,7 +25,6 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 /* Split directories are created up front when there are at most this many per queue directory
@@ -489,22 +489,4 @@ int queue_msg_set_retry(int fd, const struct envelope *e, uint32_t attempts, uin
 			return r;
 	}
 	return fdatasync(fd) < 0 ? -errno : 0;
-}
-
-void queue_notify_qmgr(const struct config *cfg, const char *id)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	char path[PATH_MAX];
-	int fd;
-
-	if (config_path(cfg, "run/qmgr.sock", path, sizeof path) < 0 ||
-	    strlen(path) >= sizeof sa.sun_path)
-		return;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	/* Best effort: qmgr also scans active/ periodically, so a lost datagram only delays. */
-	(void)sendto(fd, id, strlen(id), 0, (struct sockaddr *)&sa, sizeof sa);
-	close(fd);
 }

@@ -4,15 +4,16 @@
  * smtpd writes the message into queue/incoming/XX/ID while the client sends it (no whole-message
  * copy in memory). The file is a versioned envelope (see envelope.h) whose body sits between the
  * header records and the trailer records, closed by an END record; a file without END is never
- * delivered. Commit = write trailer + END, fsync, rename into active/ (or hold/, quarantine/),
- * fsync the directories; it runs off the event loop on a committer thread that batches the
- * directory fsyncs of concurrent commits (group commit). Only after the commit callback reports
- * success may smtpd answer 250.
+ * delivered. Commit = write trailer + END, rename into active/ (or hold/, quarantine/), fsync
+ * the file and the destination directory; it runs off the event loop on committer threads whose
+ * concurrent fsyncs the journal folds into shared commits (group commit). Only after the commit
+ * callback reports success may smtpd answer 250.
  */
 #ifndef MX_QUEUE_SPOOL_H
 #define MX_QUEUE_SPOOL_H
 
 #include "core/config.h"
+#include "queue/notify.h"
 #include "scan/scan.h"
 
 #include <stddef.h>
@@ -86,8 +87,5 @@ int spool_commit_sync(struct spool *s, enum queue_dir dir, const struct scan_res
 /* Abandon: unlink the incoming file and free. */
 void spool_abort(struct spool *s);
 
-/* Tell qmgr a message arrived in active/ (a datagram on <home>/run/qmgr.sock; best effort,
- * qmgr also scans the directory). */
-void queue_notify_qmgr(const struct config *cfg, const char *id);
 
 #endif

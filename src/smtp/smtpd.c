@@ -151,6 +151,8 @@ int smtpd_main(const struct config *cfg, int listen_fd, int index)
 	if ((p->d.tdb = tenant_db_open(cfg)) == NULL)
 		log_warn("smtpd: no tenant database: every recipient gets 451 until it opens");
 	smtpd_refresh(p);
+	if ((p->d.notifier = qmgr_notifier_new(cfg, &p->loop)) == NULL)
+		log_warn("smtpd: no qmgr notifier: qmgr finds new mail by its directory scans");
 	p->d.scan = scan_client_new(&p->loop, cfg);
 	if (p->d.scan == NULL)
 		log_warn("smtpd: no scan client: messages are committed unscanned");
@@ -187,6 +189,7 @@ out:
 		scan_client_free(p->d.scan);
 	if (p->d.queue)
 		queue_close(p->d.queue);
+	qmgr_notifier_free(p->d.notifier); /* after the last commits' notes */
 	uv_walk(&p->loop, close_walk, NULL);
 	uv_run(&p->loop, UV_RUN_DEFAULT);
 	smtp_server_free(p->srv);

@@ -24,6 +24,7 @@ struct smtpd {
 	uv_loop_t *loop;
 	struct queue *queue;
 	struct scan_client *scan;
+	struct qmgr_notifier *notifier; /* tells qmgr of committed mail, once per loop turn */
 	struct tenant_db *tdb;
 	struct tenant_map *map; /* replaced by the refresh timer; never cached by a connection */
 	unsigned long long accepted, rejected, quarantined, unscanned, tempfail;
