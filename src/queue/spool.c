@@ -2,11 +2,15 @@
  * spool - writing a message into incoming/ and committing it into the queue (see spool.h).
  *
  * Durability: the 250 reply may only follow (1) the file's data on disk (fsync), (2) the rename
- * into active/ (or hold/, quarantine/) and (3) an fsync of the destination and source
- * directories. Steps 1-3 run on one committer thread per process: it takes every commit queued
- * since its last round, fsyncs the files, renames them, then fsyncs each directory touched once,
- * so N concurrent sessions pay for one directory fsync per directory instead of N (group
- * commit). Results go back to the loop thread through a uv_async_t.
+ * into active/ (or hold/, quarantine/) and (3) an fsync of the destination directory. Steps
+ * 1-3 run off the event loop on a few committer threads, one commit each at a time, so the
+ * fsyncs of concurrent sessions are in flight together and the file system's journal folds them
+ * into one commit (group commit, as jbd2 and xfs's log do). The rename goes first so that the
+ * file's fsync, which commits the journal, carries the directory entry too; the directory fsync
+ * that follows then finds it on disk and costs a system call instead of a second journal
+ * commit. A file renamed but not yet synced is not acknowledged: if the machine dies then, the
+ * client sends again, and a copy missing its END record goes to corrupt/ at recovery, never to
+ * delivery. Results go back to the loop thread through a uv_async_t.
  *
  * Queue ids are 19 upper-case hex digits: seconds (8), microseconds (5), pid (6). They sort by
  * arrival time, are unique across the node's processes (the pid), and O_EXCL in incoming/ plus
@@ -60,8 +64,17 @@ struct commit_job {
 	struct commit_job *next;
 };
 
+/*
+ * Commits run on this many threads, each taking one job at a time: the file system's journal
+ * groups the fsyncs that are in flight together into one commit (group commit), and no commit
+ * waits for a batch it did not belong to. 16 covers a few hundred sessions' worth of commits
+ * in flight at a journal commit each.
+ */
+#define COMMIT_THREADS 16
+
 struct committer {
-	pthread_t th;
+	pthread_t th[COMMIT_THREADS];
+	unsigned nth;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct commit_job *todo, **todo_tail;
@@ -251,17 +264,22 @@ static int spool_write_trailer(struct spool *s, const struct scan_result *verdic
 	return r;
 }
 
-/* fsync + rename; the directory fsyncs are the caller's. */
-static int spool_sync_rename(struct spool *s, const char *dst)
+/* Move the file from incoming/ to dst (creating dst's directory when missing). */
+static int spool_rename(struct spool *s, const char *dst)
 {
-	int r;
+	int r = renameat2(AT_FDCWD, s->path, AT_FDCWD, dst, RENAME_NOREPLACE);
 
-	if (fsync(s->fd) < 0)
-		return -errno;
-	r = renameat2(AT_FDCWD, s->path, AT_FDCWD, dst, RENAME_NOREPLACE);
 	if (r < 0 && errno == ENOENT && queue_mkparent(dst) == 0)
 		r = renameat2(AT_FDCWD, s->path, AT_FDCWD, dst, RENAME_NOREPLACE);
 	return r < 0 ? -errno : 0;
+}
+
+/* fsync + rename; the directory fsyncs are the caller's. */
+static int spool_sync_rename(struct spool *s, const char *dst)
+{
+	if (fsync(s->fd) < 0)
+		return -errno;
+	return spool_rename(s, dst);
 }
 
 int spool_commit_sync(struct spool *s, enum queue_dir dir, const struct scan_result *verdict)
@@ -285,7 +303,7 @@ fail:
 	return r;
 }
 
-/* ---- the committer thread ---- */
+/* ---- the committer threads ---- */
 
 static int dir_of(const char *path, char *out, size_t outsz)
 {
@@ -300,116 +318,30 @@ static int dir_of(const char *path, char *out, size_t outsz)
 }
 
 /*
- * A batch's fsyncs run side by side: on ext4 and xfs concurrent fsyncs share journal commits,
- * so N files cost little more than one, where one after another they cost N (~7 ms each on
- * this class of disk). Threads are made per batch: a few tens of microseconds against
- * milliseconds of sync.
+ * One commit: rename into dst, fsync the file, fsync dst's directory. Only the destination
+ * decides durability: the incoming/ entry the rename removed is not synced (if it comes back
+ * after a crash, start-up removes it). A failure after the rename removes the file from dst:
+ * not durable, the client gets 4xx and sends again.
  */
-#define COMMIT_SYNC_THREADS 8
-
-struct commit_par {
-	size_t n, nthreads;
-	void (*fn)(void *ctx, size_t i);
-	void *ctx;
-	size_t t;
-};
-
-static void *commit_par_run(void *arg)
+static void commit_one(struct commit_job *j)
 {
-	struct commit_par *p = arg;
+	char d[PATH_MAX];
+	int r;
 
-	for (size_t i = p->t; i < p->n; i += p->nthreads)
-		p->fn(p->ctx, i);
-	return NULL;
-}
-
-/* fn(ctx, i) for every i < n, on up to COMMIT_SYNC_THREADS threads; inline if threads fail. */
-static void commit_parallel(size_t n, void (*fn)(void *ctx, size_t i), void *ctx)
-{
-	struct commit_par par[COMMIT_SYNC_THREADS];
-	pthread_t th[COMMIT_SYNC_THREADS];
-	int started[COMMIT_SYNC_THREADS] = {0};
-	size_t nt = n < COMMIT_SYNC_THREADS ? n : COMMIT_SYNC_THREADS;
-
-	if (nt <= 1) {
-		for (size_t i = 0; i < n; i++)
-			fn(ctx, i);
+	if (j->status < 0)
+		return;
+	if ((r = spool_rename(j->s, j->dst)) < 0) {
+		j->status = r;
 		return;
 	}
-	for (size_t t = 0; t < nt; t++) {
-		par[t] = (struct commit_par){n, nt, fn, ctx, t};
-		if (t > 0 && pthread_create(&th[t], NULL, commit_par_run, &par[t]) == 0)
-			started[t] = 1;
+	if (fsync(j->s->fd) < 0)
+		r = -errno;
+	else if ((r = dir_of(j->dst, d, sizeof d)) == 0)
+		r = fs_fsync_dir(d);
+	if (r < 0) {
+		j->status = r;
+		unlink(j->dst);
 	}
-	commit_par_run(&par[0]);
-	for (size_t t = 1; t < nt; t++) {
-		if (started[t])
-			pthread_join(th[t], NULL);
-		else
-			commit_par_run(&par[t]);
-	}
-}
-
-static void commit_sync_one(void *ctx, size_t i)
-{
-	struct commit_job *j = ((struct commit_job **)ctx)[i];
-
-	if (j->status == 0)
-		j->status = spool_sync_rename(j->s, j->dst);
-}
-
-struct commit_dir {
-	char path[PATH_MAX];
-	int res;
-};
-
-static void commit_dir_sync_one(void *ctx, size_t i)
-{
-	struct commit_dir *d = &((struct commit_dir *)ctx)[i];
-
-	d->res = fs_fsync_dir(d->path);
-}
-
-/*
- * Fsync each distinct destination directory of the batch once, side by side; fail the jobs
- * whose directory failed. Only the destination decides durability: the incoming/ entry that
- * the rename removed is not synced (if it comes back after a crash, start-up removes it).
- */
-static void committer_sync_dirs(struct commit_job *batch, size_t njobs)
-{
-	struct commit_dir *dirs = calloc(njobs ? njobs : 1, sizeof *dirs);
-	size_t nd = 0;
-
-	for (struct commit_job *j = batch; j; j = j->next) {
-		char d[PATH_MAX];
-		size_t i;
-
-		if (j->status < 0 || dir_of(j->dst, d, sizeof d) < 0)
-			continue;
-		if (dirs == NULL) {
-			j->status = fs_fsync_dir(d); /* no memory for the table: one by one */
-			continue;
-		}
-		for (i = 0; i < nd; i++)
-			if (strcmp(dirs[i].path, d) == 0)
-				break;
-		if (i == nd)
-			memcpy(dirs[nd++].path, d, strlen(d) + 1);
-	}
-	if (dirs)
-		commit_parallel(nd, commit_dir_sync_one, dirs);
-	for (struct commit_job *j = batch; j; j = j->next) {
-		char d[PATH_MAX];
-
-		if (j->status < 0 || dirs == NULL || dir_of(j->dst, d, sizeof d) < 0)
-			continue;
-		for (size_t i = 0; i < nd; i++)
-			if (strcmp(dirs[i].path, d) == 0 && dirs[i].res < 0)
-				j->status = dirs[i].res;
-		if (j->status < 0)
-			unlink(j->dst); /* not durable: the client gets 4xx and sends again */
-	}
-	free(dirs);
 }
 
 static void *committer_run(void *arg)
@@ -418,46 +350,24 @@ static void *committer_run(void *arg)
 
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
-		struct commit_job *batch;
+		struct commit_job *j;
 
 		while (c->todo == NULL && !c->stop)
 			pthread_cond_wait(&c->cv, &c->mu);
 		if (c->todo == NULL && c->stop)
 			break;
-		batch = c->todo;
-		c->todo = NULL;
-		c->todo_tail = &c->todo;
+		j = c->todo;
+		c->todo = j->next;
+		if (c->todo == NULL)
+			c->todo_tail = &c->todo;
+		j->next = NULL;
 		pthread_mutex_unlock(&c->mu);
 
-		{
-			size_t n = 0, k = 0;
-			struct commit_job **arr;
-
-			for (struct commit_job *j = batch; j; j = j->next)
-				n++;
-			arr = malloc(n * sizeof *arr);
-			if (arr) {
-				for (struct commit_job *j = batch; j; j = j->next)
-					arr[k++] = j;
-				commit_parallel(n, commit_sync_one, arr);
-				free(arr);
-			} else {
-				for (struct commit_job *j = batch; j; j = j->next)
-					if (j->status == 0)
-						j->status = spool_sync_rename(j->s, j->dst);
-			}
-			committer_sync_dirs(batch, n);
-		}
+		commit_one(j);
 
 		pthread_mutex_lock(&c->mu);
-		for (struct commit_job *j = batch; j;) {
-			struct commit_job *next = j->next;
-
-			j->next = NULL;
-			*c->done_tail = j;
-			c->done_tail = &j->next;
-			j = next;
-		}
+		*c->done_tail = j;
+		c->done_tail = &j->next;
 		uv_async_send(&c->async);
 	}
 	pthread_mutex_unlock(&c->mu);
@@ -493,6 +403,18 @@ static void committer_closed(uv_handle_t *h)
 	free(h->data);
 }
 
+/* Join the threads that started; the caller has set c->stop or never queued work. */
+static void committer_join(struct committer *c)
+{
+	pthread_mutex_lock(&c->mu);
+	c->stop = 1;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	for (unsigned t = 0; t < c->nth; t++)
+		pthread_join(c->th[t], NULL);
+	c->nth = 0;
+}
+
 static struct committer *committer_get(struct queue *q, uv_loop_t *loop)
 {
 	struct committer *c = q->com;
@@ -512,7 +434,10 @@ static struct committer *committer_get(struct queue *q, uv_loop_t *loop)
 		return NULL;
 	}
 	c->async.data = c;
-	if (pthread_create(&c->th, NULL, committer_run, c) != 0) {
+	for (unsigned t = 0; t < COMMIT_THREADS; t++)
+		if (pthread_create(&c->th[c->nth], NULL, committer_run, c) == 0)
+			c->nth++;
+	if (c->nth == 0) {
 		uv_close((uv_handle_t *)&c->async, committer_closed);
 		return NULL;
 	}
@@ -526,11 +451,7 @@ void spool_committer_stop(struct queue *q)
 
 	if (c == NULL)
 		return;
-	pthread_mutex_lock(&c->mu);
-	c->stop = 1;
-	pthread_cond_signal(&c->cv);
-	pthread_mutex_unlock(&c->mu);
-	pthread_join(c->th, NULL);
+	committer_join(c); /* the threads finish every queued job first */
 	committer_done(&c->async); /* deliver the last results */
 	q->com = NULL;
 	/* The handle is closed on the loop; memory is freed by the close callback. */

@@ -30,7 +30,7 @@ struct qconn {
 	struct scan_result *verdict; /* kept for the commit, which may read it on its thread */
 	char mail_from[SMTP_PATH_MAX];
 	size_t nrcpts;
-	struct timespec t0;
+	struct timespec t0, t_end, t_verdict; /* DATA opened, body ended, verdict in */
 };
 
 static void q_txn_reset(void *ctx)
@@ -168,13 +168,9 @@ static void q_finish(struct qconn *qc, const struct smtp_reply *r)
 		q_finish((qc), &r_);                                                               \
 	} while (0)
 
-static double q_elapsed_ms(const struct qconn *qc)
+static double q_ms(const struct timespec *a, const struct timespec *b)
 {
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - qc->t0.tv_sec) * 1e3 +
-	       (double)(t1.tv_nsec - qc->t0.tv_nsec) / 1e6;
+	return (double)(b->tv_sec - a->tv_sec) * 1e3 + (double)(b->tv_nsec - a->tv_nsec) / 1e6;
 }
 
 static void q_on_commit(void *arg, int status)
@@ -182,7 +178,9 @@ static void q_on_commit(void *arg, int status)
 	struct qconn *qc = arg;
 	const struct scan_result *v = qc->verdict;
 	int quarantined = v && v->action == POLICY_QUARANTINE && !v->unscanned;
+	struct timespec now;
 
+	clock_gettime(CLOCK_MONOTONIC, &now);
 	qc->sp = NULL; /* freed by the queue after this callback */
 	if (status < 0) {
 		log_warn("id=%s commit failed: %s; answered 452", qc->id, strerror(-status));
@@ -190,14 +188,15 @@ static void q_on_commit(void *arg, int status)
 	} else {
 		log_info(
 		    "id=%s accepted from=<%s> nrcpt=%zu size=%llu tenant=%s verdict=%s "
-		    "score=%.1f action=%s%s dir=%s ms=%.1f%s",
+		    "score=%.1f action=%s%s dir=%s ms=%.1f delays=%.1f/%.1f/%.1f%s",
 		    qc->id, qc->mail_from, qc->nrcpts, (unsigned long long)qc->bytes, qc->tenant,
 		    v && v->unscanned ? "unscanned"
 		    : v               ? scan_verdict_name(v->verdict)
 		                      : "?",
 		    v ? v->score : 0.0, v ? policy_action_name(v->action) : "?",
 		    v && v->unscanned ? " unscanned" : "", quarantined ? "quarantine" : "active",
-		    q_elapsed_ms(qc), qc->orphan ? " (client gone before the reply)" : "");
+		    q_ms(&qc->t0, &now), q_ms(&qc->t0, &qc->t_end), q_ms(&qc->t_end, &qc->t_verdict),
+		    q_ms(&qc->t_verdict, &now), qc->orphan ? " (client gone before the reply)" : "");
 		stats_inc(STAT_MSG_ACCEPTED);
 		stats_add(STAT_BYTES_IN, qc->bytes);
 		qc->d->accepted++;
@@ -209,7 +208,7 @@ static void q_on_commit(void *arg, int status)
 			stats_inc(STAT_MSG_QUARANTINED);
 			qc->d->quarantined++;
 		} else {
-			queue_notify_qmgr(qc->d->cfg, qc->id);
+			qmgr_notifier_add(qc->d->notifier, qc->id);
 		}
 	}
 	if (qc->orphan) {
@@ -229,6 +228,7 @@ static void q_on_verdict(void *arg, const struct scan_result *res)
 	enum queue_dir dir = QUEUE_ACTIVE;
 	int rc;
 
+	clock_gettime(CLOCK_MONOTONIC, &qc->t_verdict);
 	if (res->action == POLICY_REJECT && !res->unscanned) {
 		char esc[SCAN_VIRUS_MAX * 4];
 
@@ -271,6 +271,7 @@ static void q_data_close(void *ctx, const struct smtp_txn *t)
 	struct scan_envelope env;
 	int rc;
 
+	clock_gettime(CLOCK_MONOTONIC, &qc->t_end);
 	snprintf(qc->mail_from, sizeof qc->mail_from, "%s", t->mail_from);
 	qc->nrcpts = t->nrcpts;
 	if ((rc = spool_end_body(qc->sp)) < 0) {
