@@ -4,6 +4,9 @@
  * the server accepted in the queue file (state byte + one fdatasync) before the loop thread
  * hears of it, so a crash right after never delivers them twice... unless the crash falls
  * between the server's 250 and the fdatasync: delivery is at-least-once, never at-most-once.
+ * When the job settled every recipient still pending, the file is removed next and the marks
+ * are not synced: a process crash keeps them (page cache); only a machine crash before the
+ * removal could deliver those recipients again, which at-least-once allows.
  *
  * Also builds the headers prepended at delivery (SpamAssassin's layout for X-Spam-Status). The
  * Received: line is smtpd's, written into the spool at DATA time.
@@ -88,7 +91,9 @@ void qmgr_job_work(uv_work_t *w)
 			if (queue_rcpt_write_state(msg->fd, &e->rcpts[j->idx[i]], RCPT_DONE) == 0)
 				marked++;
 		}
-		if (marked > 0 && fdatasync(msg->fd) < 0)
+		/* When every recipient is done the file is removed next: a sync would only
+		 * protect marks that nobody reads again. */
+		if (marked > 0 && !(j->whole && (size_t)marked == j->n) && fdatasync(msg->fd) < 0)
 			log_warn("id=%s qmgr: fdatasync after delivery: %s", msg->id,
 			         strerror(errno));
 	}
@@ -152,6 +157,15 @@ char *qmgr_delivery_headers(const struct qmgr *qm, const struct qmsg *msg, size_
 		if (v->nsym == 0 && !v->virus[0])
 			fold_append(&b, &col, " none", "");
 		buf_puts(&b, "\r\n");
+		/* The auth scanner's results (RFC 8601), under this node's name as authserv-id. */
+		for (unsigned i = 0; i < v->nsym && i < SCAN_MAX_SYMBOLS; i++) {
+			if (strcmp(v->sym[i].name, "AUTH_RESULTS") != 0)
+				continue;
+			buf_printf(&b, "Authentication-Results: %s;\r\n\t", qm->cfg.smtp.hostname);
+			for (const char *c = v->sym[i].detail; *c; c++)
+				buf_printf(&b, "%c", (unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c);
+			buf_puts(&b, "\r\n");
+		}
 	}
 	*len = b.len;
 	return b.p; /* the buf's storage, now the caller's */

@@ -335,6 +335,13 @@ void qmgr_msg_dispatch(struct qmgr *qm, struct qmsg *msg)
 		j->idx[j->n] = i;
 		j->rcpts[j->n++] = e->rcpts[i].addr;
 	}
+	if (njobs == 1) {
+		size_t pending = 0;
+
+		for (size_t i = 0; i < e->nrcpts; i++)
+			pending += e->rcpts[i].state == RCPT_PENDING;
+		jobs[0]->whole = pending == jobs[0]->n;
+	}
 	msg->state = QM_BUSY;
 	msg->jobs = (int)njobs;
 	for (size_t k = 0; k < njobs; k++) {
@@ -506,18 +513,21 @@ static void notify_one(struct qmgr *qm, const char *text)
 static void on_notify(uv_poll_t *h, int status, int events)
 {
 	struct qmgr *qm = h->data;
-	char buf[64];
+	char buf[8192];
 
 	(void)events;
 	if (status < 0)
 		return;
 	for (;;) {
 		ssize_t n = recv(qm->notify_fd, buf, sizeof buf - 1, 0);
+		char *line, *save = NULL;
 
 		if (n < 0)
 			break;
 		buf[n] = '\0';
-		notify_one(qm, buf);
+		/* One or more ids (or FLUSH), one per line: see queue/notify.h. */
+		for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			notify_one(qm, line);
 	}
 }
 
@@ -700,6 +710,14 @@ static int sweep_rescan(void *arg, const char *dir, const char *name)
 	return 0;
 }
 
+/* After each loop iteration: commit the iteration's tracking records in one transaction. */
+static void on_loop_end(uv_check_t *h)
+{
+	struct qmgr *qm = h->data;
+
+	tracking_flush(qm->trk);
+}
+
 static void raise_fd_limit(struct qmgr *qm)
 {
 	struct rlimit rl;
@@ -742,6 +760,7 @@ int qmgr_main(const struct config *cfg)
 	qm->tdb = tenant_db_open(cfg);
 	qm->map = qm->tdb ? tenant_map_load(qm->tdb) : NULL;
 	qm->trk = tracking_open(cfg);
+	tracking_batch(qm->trk, 1);
 	qm->tls = SSL_CTX_new(TLS_client_method());
 	if (qm->table == NULL || qm->q == NULL || qm->tdb == NULL || qm->map == NULL ||
 	    qm->tls == NULL) {
@@ -759,6 +778,9 @@ int qmgr_main(const struct config *cfg)
 	queue_dir_foreach(qm->q, QUEUE_DEFERRED, on_deferred_file, qm);
 	log_info("qmgr: started, resuming %zu messages (removed %d incoming leftovers)", qm->nmsgs,
 	         r);
+	uv_check_init(&loop, &qm->trk_flush);
+	qm->trk_flush.data = qm;
+	uv_check_start(&qm->trk_flush, on_loop_end);
 	uv_timer_init(&loop, &qm->tick);
 	qm->tick.data = qm;
 	uv_timer_start(&qm->tick, on_tick, QMGR_TICK_MS, QMGR_TICK_MS);

@@ -79,7 +79,8 @@ struct qjob {
 	struct smtp_reply *replies;
 	struct smtp_reply final;
 	int rc;
-	int tls; /* the transaction ran over STARTTLS */
+	int tls;   /* the transaction ran over STARTTLS */
+	int whole; /* the job holds every recipient still pending: all done = file removed */
 	uint64_t bytes;
 	struct qjob *next;
 };
@@ -91,6 +92,7 @@ struct qmgr {
 	struct tenant_db *tdb;
 	struct tenant_map *map;
 	struct tracking *trk;
+	uv_check_t trk_flush; /* commits trk's batch once per loop iteration */
 	struct scan_client *scan;
 	unsigned scans_inflight;                       /* rescan.c */
 	struct qmsg *scan_wait_head, **scan_wait_tail; /* loaded, waiting for a scan slot */

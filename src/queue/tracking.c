@@ -36,6 +36,7 @@ static const char schema[] =
 struct tracking {
 	sqlite3 *db;
 	sqlite3_stmt *ins_msg, *ins_rcpt, *ins_event, *upd_fate, *sel_events;
+	int batch, in_txn;
 };
 
 static int prep(struct tracking *t, const char *sql, sqlite3_stmt **st)
@@ -89,10 +90,41 @@ fail:
 	return NULL;
 }
 
+void tracking_batch(struct tracking *t, int on)
+{
+	if (t == NULL)
+		return;
+	if (!on)
+		tracking_flush(t);
+	t->batch = on;
+}
+
+int tracking_flush(struct tracking *t)
+{
+	if (t == NULL || !t->in_txn)
+		return 0;
+	t->in_txn = 0;
+	if (sqlite3_exec(t->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		log_warn("tracking: commit failed: %s; this batch's records are lost",
+		         sqlite3_errmsg(t->db));
+		sqlite3_exec(t->db, "ROLLBACK", NULL, NULL, NULL);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* In batch mode, open the batch's transaction before the first write. */
+static void txn_open(struct tracking *t)
+{
+	if (t->batch && !t->in_txn && sqlite3_exec(t->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK)
+		t->in_txn = 1;
+}
+
 void tracking_close(struct tracking *t)
 {
 	if (t == NULL)
 		return;
+	tracking_flush(t);
 	sqlite3_finalize(t->ins_msg);
 	sqlite3_finalize(t->ins_rcpt);
 	sqlite3_finalize(t->ins_event);
@@ -132,7 +164,8 @@ int tracking_received(struct tracking *t, const char *id, const struct envelope 
 			break;
 		o += (size_t)n;
 	}
-	sqlite3_exec(t->db, "BEGIN", NULL, NULL, NULL);
+	txn_open(t);
+	sqlite3_exec(t->db, "SAVEPOINT received", NULL, NULL, NULL);
 	sqlite3_bind_text(t->ins_msg, 1, id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(t->ins_msg, 2, (sqlite3_int64)e->arrival_sec);
 	sqlite3_bind_text(t->ins_msg, 3, e->sender ? e->sender : "", -1, SQLITE_TRANSIENT);
@@ -151,7 +184,9 @@ int tracking_received(struct tracking *t, const char *id, const struct envelope 
 			r = step_done(t, t->ins_rcpt);
 		}
 	}
-	sqlite3_exec(t->db, r == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
+	if (r < 0)
+		sqlite3_exec(t->db, "ROLLBACK TO received", NULL, NULL, NULL);
+	sqlite3_exec(t->db, "RELEASE received", NULL, NULL, NULL);
 	return r;
 }
 
@@ -160,6 +195,7 @@ int tracking_attempt(struct tracking *t, const char *id, const char *rcpt, const
 {
 	if (t == NULL)
 		return -EINVAL;
+	txn_open(t);
 	sqlite3_bind_text(t->ins_event, 1, id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(t->ins_event, 2, (sqlite3_int64)time(NULL));
 	sqlite3_bind_text(t->ins_event, 3, rcpt ? rcpt : "", -1, SQLITE_TRANSIENT);
@@ -173,6 +209,7 @@ int tracking_fate(struct tracking *t, const char *id, const char *fate)
 {
 	if (t == NULL)
 		return -EINVAL;
+	txn_open(t);
 	sqlite3_bind_text(t->upd_fate, 1, fate, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(t->upd_fate, 2, (sqlite3_int64)time(NULL));
 	sqlite3_bind_text(t->upd_fate, 3, id, -1, SQLITE_TRANSIENT);

@@ -24,6 +24,14 @@ struct tracking;
 struct tracking *tracking_open(const struct config *cfg);
 void tracking_close(struct tracking *t);
 
+/* Batch mode (qmgr): writes join one open transaction until tracking_flush() commits it, so a
+ * loop iteration's records cost one WAL commit instead of one per statement. Readers see them
+ * after the flush; a crash in between loses at most that iteration's records (the queue files,
+ * not this database, are what keeps mail). */
+void tracking_batch(struct tracking *t, int on);
+/* Commit the open batch, if any. 0 or -EIO (the batch's records are then lost, logged). */
+int tracking_flush(struct tracking *t);
+
 /* The message is in the queue (first sight). Idempotent. */
 int tracking_received(struct tracking *t, const char *id, const struct envelope *e);
 /* A delivery attempt for one recipient: result is "delivered", "deferred", "bounced",

@@ -1,7 +1,9 @@
 /*
  * test_queue_tracking - the tracking database: a received message, its attempts and its fate
  * come back from a search by id, sender, recipient and time; a second "received" does not
- * duplicate; searches that should miss do.
+ * duplicate; searches that should miss do. In batch mode (qmgr's), another reader (the
+ * dashboard) sees the records once the batch is flushed, and the batch survives a failed
+ * "received" inside it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -103,9 +105,60 @@ static void test_tracking(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static void test_tracking_batch(void **state)
+{
+	char tmpl[] = "/tmp/mxq-trkb-XXXXXX", cmd[PATH_MAX];
+	static char s1[] = "a@b.test", a1[] = "c@d.test";
+	struct envelope_rcpt r1[1] = {{.addr = a1}};
+	struct tracking_record *recs;
+	struct tracking *w, *r;
+	struct envelope e;
+	struct config cfg;
+	size_t n;
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_non_null(mkdtemp(tmpl));
+	snprintf(cfg.home, sizeof cfg.home, "%s", tmpl);
+	w = tracking_open(&cfg);
+	r = tracking_open(&cfg);
+	assert_non_null(w);
+	assert_non_null(r);
+	tracking_batch(w, 1);
+	fill(&e, s1, r1, 1, 1000);
+	for (int i = 0; i < 20; i++) {
+		char id[16];
+
+		snprintf(id, sizeof id, "B%d", i);
+		assert_int_equal(tracking_received(w, id, &e), 0);
+		assert_int_equal(tracking_attempt(w, id, a1, "127.0.0.1:25", "delivered", "250"), 0);
+		assert_int_equal(tracking_fate(w, id, "delivered"), 0);
+	}
+	/* Not flushed: the reader sees none of it. */
+	assert_int_equal(tracking_search(r, &(struct tracking_query){0}, &recs, &n), 0);
+	assert_int_equal(n, 0);
+	tracking_records_free(recs, n);
+	assert_int_equal(tracking_flush(w), 0);
+	assert_int_equal(tracking_search(r, &(struct tracking_query){0}, &recs, &n), 0);
+	assert_int_equal(n, 20);
+	assert_string_equal(recs[0].fate, "delivered");
+	assert_int_equal(recs[0].nevents, 1);
+	tracking_records_free(recs, n);
+	/* A second batch, then close: closing flushes. */
+	assert_int_equal(tracking_received(w, "LAST", &e), 0);
+	tracking_close(w);
+	assert_int_equal(tracking_search(r, &(struct tracking_query){.id = "LAST"}, &recs, &n), 0);
+	assert_int_equal(n, 1);
+	tracking_records_free(recs, n);
+	tracking_close(r);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {cmocka_unit_test(test_tracking)};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(test_tracking),
+	                                   cmocka_unit_test(test_tracking_batch)};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
