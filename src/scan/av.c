@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Limits handed to libclamav. A message is at most smtp.max_message_size (50 MiB by default);
  * archives may unpack to more, but past 200 MiB of scanned data per message the cost is a
@@ -41,6 +42,8 @@ const char *const av_sig_extensions[] = {
 };
 
 static struct cl_engine *av_engine;
+/* What the loaded signatures can use (AV_USES_*), decided when they are loaded. */
+static unsigned av_engine_uses;
 static unsigned av_nsigs;
 static uint64_t av_fp_loaded, av_fp_failed;
 static int av_initialised;
@@ -167,6 +170,53 @@ static struct cl_engine *av_engine_new(void)
 	return e;
 }
 
+/* The signature set uses image fuzzy hashes: a logical signature (.ldb, the only format
+ * that can carry one) with a fuzzy_img# subsignature. */
+#define AV_USES_FUZZY_IMG 1u
+
+/* 1 when the file holds needle (a line may be longer than the buffer: the tail of each read
+ * is kept). 0 when not, or when it cannot be read (then the engine load fails anyway). */
+static int av_file_has(int dirfd_, const char *name, const char *needle)
+{
+	char buf[65536];
+	size_t keep = 0, nl = strlen(needle);
+	int fd = openat(dirfd_, name, O_RDONLY | O_CLOEXEC), found = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	while (!found && (n = read(fd, buf + keep, sizeof buf - keep)) > 0) {
+		size_t have = keep + (size_t)n;
+
+		found = memmem(buf, have, needle, nl) != NULL;
+		keep = have < nl - 1 ? have : nl - 1;
+		memmove(buf, buf + have - keep, keep);
+	}
+	close(fd);
+	return found;
+}
+
+/* AV_USES_* of the signature files in dir. */
+static unsigned av_dir_uses(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	unsigned uses = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+
+		if (!av_sig_name_ok(de->d_name) || n < 4 || strcmp(de->d_name + n - 4, ".ldb") != 0)
+			continue;
+		if (av_file_has(dirfd(d), de->d_name, "fuzzy_img#"))
+			uses |= AV_USES_FUZZY_IMG;
+	}
+	closedir(d);
+	return uses;
+}
+
 /* Build and compile an engine from dir (which may hold no signatures at all). */
 static struct cl_engine *av_engine_build(const char *dir, unsigned count, unsigned *nsigs)
 {
@@ -195,6 +245,9 @@ fail:
 	return NULL;
 }
 
+/* Rebuilt after every engine swap (they depend on what the signatures use). */
+static int av_opts_ready;
+
 static int av_sigdir(const struct config *cfg, char *out, size_t outsz)
 {
 	return scan_home_path(cfg, "signatures", out, outsz);
@@ -220,6 +273,8 @@ static int av_reload(const struct config *cfg)
 	if (av_engine)
 		cl_engine_free(av_engine);
 	av_engine = e;
+	av_engine_uses = av_dir_uses(dir);
+	av_opts_ready = 0;
 	av_nsigs = nsigs;
 	av_fp_loaded = fp;
 	av_fp_failed = 0;
@@ -258,14 +313,19 @@ unsigned av_sig_count(void)
 enum av_mode { AV_ALL, AV_RAW, AV_NMODES };
 
 static struct cl_scan_options av_opts[AV_NMODES];
-static int av_opts_ready;
 
+/* Image fuzzy hashing (libclamav decodes every JPEG, PNG, GIF... and hashes its pixels: 5% of
+ * the malware path's instructions on the SpamAssassin corpus) is done only when a loaded
+ * signature can match its result: only a logical signature's fuzzy_img# subsignature reads
+ * it. The image is still parsed and scanned with every other signature. */
 static void av_opts_init(void)
 {
 	if (av_opts_ready)
 		return;
 	memset(av_opts, 0, sizeof av_opts);
 	av_opts[AV_ALL].parse = ~0u;
+	if (!(av_engine_uses & AV_USES_FUZZY_IMG))
+		av_opts[AV_ALL].parse &= ~(unsigned)CL_SCAN_PARSE_IMAGE_FUZZY_HASH;
 	av_opts[AV_RAW].parse = 0;
 	av_opts_ready = 1;
 }

@@ -47,6 +47,9 @@ const char *heur_archive_kind(const unsigned char *p, size_t len);
 int heur_name_exec_ext(const char *name);   /* .exe .scr .js .vbs ... */
 int heur_name_double_ext(const char *name); /* invoice.pdf.exe, "doc.pdf      .exe" */
 int heur_name_bidi(const char *name);       /* U+202E and the other bidi overrides */
+/* 1 when the last extension is a text format that is opened, never run (.txt .asc .html
+ * .diff ...): text under such a name is no script finding unless it starts with "#!". */
+int heur_name_text_doc(const char *name);
 
 /* heur_zip.c: walk a zip's central directory. For each entry cb(arg, name, encrypted);
  * returns the number of entries, or -EINVAL when it is no zip / is malformed. */

@@ -21,6 +21,14 @@ static const char *const doc_ext[] = {
 	"wav", "zip", "rar", "7z", "eml", "msg", "xml", "invoice", NULL,
 };
 
+/* Text formats every system opens in a viewer or editor, never runs: a script inside one
+ * (without "#!", which is checked anyway) does not run by being opened. HTML runs its own
+ * scripts in a browser: heur_doc.c's smuggling check covers that. */
+static const char *const text_doc_ext[] = {
+	"txt", "text", "asc", "sig", "htm", "html", "csv", "xml", "log", "diff", "patch",
+	"md", "ics", "vcf", "eml", NULL,
+};
+
 static int ext_in(const char *ext, size_t n, const char *const *list)
 {
 	for (size_t i = 0; list[i]; i++)
@@ -55,6 +63,17 @@ int heur_name_exec_ext(const char *name)
 		return 0;
 	e = last_ext(name, &n);
 	return e && ext_in(e, n, exec_ext);
+}
+
+int heur_name_text_doc(const char *name)
+{
+	const char *e;
+	size_t n;
+
+	if (name == NULL)
+		return 0;
+	e = last_ext(name, &n);
+	return e && ext_in(e, n, text_doc_ext);
 }
 
 int heur_name_double_ext(const char *name)

@@ -4,8 +4,9 @@
  * pipeline, send the verdict, close. Between requests (and at least once a second) it asks
  * the scanners to reload, so new signatures are live within about a second.
  *
- * Hardening, in this order at start: pin <home> as a directory fd (scan_home_path), init the
- * scanners (they read their data as root), make a scratch directory, drop to user "nobody"
+ * Hardening, in this order at start: pin <home> as a directory fd (scan_home_path), make a
+ * scratch directory (on /dev/shm when it is a tmpfs), init the scanners (they read their data
+ * as root), drop to user "nobody"
  * (setgroups, setgid, setuid) when started as root, then a seccomp filter that refuses new
  * sockets, exec and process creation. A scan that runs far past the client's deadline is a
  * hang: alarm() kills the worker and the master starts a fresh one.
@@ -34,7 +35,11 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,9 +51,15 @@
 #define WORKER_MAX_FDS 4
 /* The unprivileged user the worker becomes when started as root. */
 #define WORKER_USER "nobody"
+/* Where the scratch directory goes when it is a tmpfs. */
+#define WORKER_SHM "/dev/shm"
+/* libclamav nests a directory per scan call, and a few more inside for archives. */
+#define WORKER_SCRATCH_DEPTH 8
 
 static volatile sig_atomic_t worker_stop, worker_reload;
 static char worker_scratch[CONFIG_PATH];
+/* The scratch directory's own path when it is on /dev/shm ("" when in the home). */
+static char worker_scratch_shm_path[128];
 /* The tenant snapshot: opened as root before the drop (the connection keeps its files open),
  * refreshed every tick. NULL when the store cannot be opened: defaults apply. */
 static struct tenant_db *worker_tdb;
@@ -83,35 +94,90 @@ const char *scan_scratch_dir(void)
 	return worker_scratch[0] ? worker_scratch : NULL;
 }
 
-/* Remove leftovers a crashed predecessor left in the scratch directory. */
-static void worker_scratch_clean(const char *dir)
+/* Remove what a crashed predecessor left in the scratch directory dfd: libclamav's temporary
+ * files and its per-scan directories (at most a few levels deep). Never follows a link. */
+static void worker_scratch_clean(int dfd, int depth)
 {
-	DIR *d = opendir(dir);
+	int fd = dup(dfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;
 
-	if (d == NULL)
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	while ((de = readdir(d)) != NULL) {
-		char p[CONFIG_PATH + 256];
+		int sub;
 
-		if (de->d_name[0] == '.')
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-		unlink(p);
+		if (unlinkat(dfd, de->d_name, 0) == 0 || (errno != EISDIR && errno != EPERM))
+			continue;
+		if (depth >= WORKER_SCRATCH_DEPTH)
+			continue;
+		sub = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0)
+			continue;
+		worker_scratch_clean(sub, depth + 1);
+		close(sub);
+		unlinkat(dfd, de->d_name, AT_REMOVEDIR);
 	}
 	closedir(d);
 }
 
 /*
- * Make <home>/run/scan-tmp.N, the only place the worker writes (libclamav's temporary files),
- * owned by the user we are about to become. Returns the passwd entry to drop to, or NULL
- * when we are not root (or that user does not exist).
+ * The tmpfs choice: /dev/shm/mxtower-<hash of the home's real path>.scan-N, so that two nodes
+ * on one machine do not share one. /dev/shm is world-writable (sticky), so the name may have
+ * been taken first by someone else: it is used only when it is a real directory (not a link)
+ * owned by us or by the user we drop to, and is then made 0700. Returns an fd on it, or -1.
  */
-static struct passwd *worker_scratch_make(const struct config *cfg, int index)
+static int worker_scratch_shm(const struct config *cfg, int index, const struct passwd *pw)
+{
+	char real[PATH_MAX];
+	const char *home = realpath(cfg->home, real) ? real : cfg->home;
+	uint64_t h = 1469598103934665603ULL;
+	struct statfs sf;
+	struct stat st;
+	int fd;
+
+	if (statfs(WORKER_SHM, &sf) < 0 || sf.f_type != TMPFS_MAGIC ||
+	    access(WORKER_SHM, W_OK | X_OK) < 0)
+		return -1;
+	for (const char *c = home; *c; c++) {
+		h ^= (unsigned char)*c;
+		h *= 1099511628211ULL;
+	}
+	snprintf(worker_scratch_shm_path, sizeof worker_scratch_shm_path,
+	         WORKER_SHM "/mxtower-%016llx.scan-%d", (unsigned long long)h, index);
+	if (mkdir(worker_scratch_shm_path, 0700) < 0 && errno != EEXIST)
+		goto refuse;
+	fd = open(worker_scratch_shm_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		goto refuse;
+	if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    (st.st_uid != geteuid() && (pw == NULL || st.st_uid != pw->pw_uid))) {
+		close(fd);
+		errno = EPERM; /* someone else's */
+		goto refuse;
+	}
+	if (fchmod(fd, 0700) < 0 || (pw && fchown(fd, pw->pw_uid, pw->pw_gid) < 0)) {
+		close(fd);
+		goto refuse;
+	}
+	return fd;
+refuse:
+	log_warn("scan: scratch %s not usable (%s); using the home's", worker_scratch_shm_path,
+	         strerror(errno));
+	worker_scratch_shm_path[0] = '\0';
+	return -1;
+}
+
+/* The fallback: <home>/run/scan-tmp.N, pinned like the other home directories. */
+static void worker_scratch_home(const struct config *cfg, int index, const struct passwd *pw)
 {
 	char rel[64], real[CONFIG_PATH];
-	struct passwd *pw = NULL;
-	int r;
+	int r, fd;
 
 	snprintf(rel, sizeof rel, "run/scan-tmp.%d", index);
 	if (config_path(cfg, rel, real, sizeof real) < 0)
@@ -119,22 +185,63 @@ static struct passwd *worker_scratch_make(const struct config *cfg, int index)
 	r = fs_mkdir_p(real, 0700);
 	if (r < 0)
 		log_fatal("scan: mkdir %s: %s", real, strerror(-r));
-	worker_scratch_clean(real);
+	fd = open(real, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		worker_scratch_clean(fd, 0);
+		close(fd);
+	}
 	r = scan_home_pin_dir(cfg, rel);
 	if (r < 0)
 		log_fatal("scan: opening %s: %s", real, strerror(-r));
 	if (scan_home_path(cfg, rel, worker_scratch, sizeof worker_scratch) < 0)
 		log_fatal("scan: scratch path too long under %s", cfg->home);
-	if (getuid() != 0)
-		return NULL;
-	pw = getpwnam(WORKER_USER);
-	if (pw == NULL) {
-		log_warn("scan: no user %s; the worker keeps root", WORKER_USER);
-		return NULL;
-	}
-	if (chown(real, pw->pw_uid, pw->pw_gid) < 0)
+	if (pw && chown(real, pw->pw_uid, pw->pw_gid) < 0)
 		log_fatal("scan: chown %s: %s", real, strerror(errno));
+}
+
+/*
+ * Make the scratch directory, the only place the worker writes (libclamav's temporary files:
+ * a directory per scan call, HTML normalised into files), owned by the user we are about to
+ * become, emptied of a predecessor's leftovers: on /dev/shm when it is a tmpfs (those files
+ * cost about twice the CPU on a disk), else <home>/run/scan-tmp.N. It is used through a pinned
+ * fd (/proc/self/fd/N/...). Returns the passwd entry to drop to, or NULL when we are not root
+ * (or that user does not exist).
+ */
+static struct passwd *worker_scratch_make(const struct config *cfg, int index)
+{
+	struct passwd *pw = NULL;
+	int fd;
+
+	if (getuid() == 0) {
+		pw = getpwnam(WORKER_USER);
+		if (pw == NULL)
+			log_warn("scan: no user %s; the worker keeps root", WORKER_USER);
+	}
+	fd = worker_scratch_shm(cfg, index, pw);
+	if (fd >= 0) {
+		worker_scratch_clean(fd, 0);
+		snprintf(worker_scratch, sizeof worker_scratch, "/proc/self/fd/%d", fd);
+	} else {
+		worker_scratch_home(cfg, index, pw);
+	}
+	log_info("scan: scratch %s", worker_scratch_shm_path[0] ? worker_scratch_shm_path
+	                                                         : "in <home>/run");
 	return pw;
+}
+
+/* At a clean stop: a scratch on /dev/shm goes (the home's stays, empty). */
+static void worker_scratch_remove(void)
+{
+	int fd;
+
+	if (worker_scratch_shm_path[0] == '\0')
+		return;
+	fd = open(worker_scratch_shm_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		worker_scratch_clean(fd, 0);
+		close(fd);
+	}
+	rmdir(worker_scratch_shm_path);
 }
 
 static void worker_drop_privileges(uid_t uid, gid_t gid)
@@ -400,6 +507,7 @@ int scan_worker_main(const struct config *cfg, int listen_fd, int index)
 	log_info("scan: worker %d ready uid=%d", index, (int)getuid());
 	worker_loop(cfg, listen_fd);
 	scan_pipeline_fini();
+	worker_scratch_remove();
 	tenant_map_free(worker_tmap);
 	tenant_db_close(worker_tdb);
 	log_info("scan: worker %d stopping", index);

@@ -12,8 +12,11 @@ import hashlib
 import io
 import json
 import os
+import pwd
 import quopri
+import re
 import smtplib
+import stat
 import tempfile
 import unittest
 import zipfile
@@ -199,6 +202,56 @@ class ClamTestfiles(unittest.TestCase):
             if r is None or r[0] != 550 or "ClamAV-Test-File" not in r[1]:
                 missed.append((os.path.basename(path), r))
         self.assertEqual(missed, [])
+
+
+class ScratchOnTmpfs(unittest.TestCase):
+    """The worker's scratch directory (libclamav's temporary files) is on /dev/shm when that is
+    a tmpfs: private (0700, the worker's unprivileged user), left empty by each scan, emptied of
+    a predecessor's leftovers at start, removed at a clean stop. EICAR in a zip in a zip
+    (unpacked by libclamav into files there) is still found, HTML (normalised into files there)
+    still passes."""
+
+    def test_scratch_dir(self):
+        st = os.statvfs("/dev/shm") if os.path.isdir("/dev/shm") else None
+        if st is None or not os.access("/dev/shm", os.W_OK):
+            self.fail("/dev/shm is not writable here; this test needs it")
+        sink = Sink().start()
+        node = Node()
+        tmp = tempfile.mkdtemp(prefix="mxav-")
+        try:
+            node.add_tenant("example", "example.test", sink.route)
+            node.mx("sig", "add", eicar_sig(tmp), check=True)
+            start_ready(node)
+            m = re.search(r"scan: scratch (/dev/shm/mxtower-[0-9a-f]{16}\.scan-0)", node.log())
+            self.assertIsNotNone(m, node.log()[-2000:])
+            path = m.group(1)
+            info = os.lstat(path)
+            self.assertTrue(stat.S_ISDIR(info.st_mode))
+            self.assertEqual(stat.S_IMODE(info.st_mode), 0o700)
+            if os.getuid() == 0:
+                self.assertEqual(info.st_uid, pwd.getpwnam("nobody").pw_uid)
+            node.stop()
+            # A crashed predecessor's leftovers (a file, a scan directory with a file) go.
+            os.makedirs(os.path.join(path, "scantemp.x"), exist_ok=True)
+            for leftover in ("clamav-old.tmp", "scantemp.x/nocomment.html"):
+                with open(os.path.join(path, leftover), "w") as f:
+                    f.write("x")
+            start_ready(node)
+            self.assertEqual(os.listdir(path), [])
+            r = rejected(node, attachment_message("a.zip", zipped("inner.zip", zipped("e.com", eicar())),
+                                                  ctype=("application", "zip")))
+            self.assertIsNotNone(r)
+            self.assertEqual(r[0], 550)
+            self.assertIn("Eicar-Test-Signature", r[1])
+            self.assertIsNone(rejected(node, attachment_message(
+                "page.html", b"<html><body><p>hello</p></body></html>", ctype=("text", "html"))))
+            self.assertEqual(os.listdir(path), [])
+            node.stop()
+            self.assertFalse(os.path.exists(path))
+        finally:
+            node.stop(check=False)
+            sink.stop()
+            node.cleanup()
 
 
 if __name__ == "__main__":

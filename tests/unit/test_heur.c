@@ -38,6 +38,13 @@ static void test_names(void **state)
 		{"a\xe2\x81\xa6" "b.txt", 0, 0, 1},
 		{"caf\xc3\xa9.txt", 0, 0, 0},
 	};
+	static const char *const text_doc[] = {"notes.txt", "signature.asc", "a.HTML", "fix.diff."};
+	static const char *const not_text_doc[] = {"tool", "run.sh", "notes.txt.js", "x.py"};
+
+	for (size_t i = 0; i < 4; i++) {
+		assert_true(heur_name_text_doc(text_doc[i]));
+		assert_false(heur_name_text_doc(not_text_doc[i]));
+	}
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		if (heur_name_exec_ext(cases[i].name) != cases[i].exec ||
@@ -263,6 +270,36 @@ static void test_messages(void **state)
 		  "--XX--\r\n", &res);
 	assert_int_equal(res.verdict, VERDICT_SUSPECT);
 	assert_true(has_symbol(&res, "HEUR_BIDI_NAME"));
+
+	/* A script without #! attached under a text document's name is opened, not run: no
+	 * finding (libmagic is not asked). The same bytes under a name with no extension are a
+	 * script attached as a file; with #! even notes.txt is flagged. */
+	{
+		static const char fmt[] =
+			"From: a@b.test\r\nMIME-Version: 1.0\r\n"
+			"Content-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\n"
+			"Content-Type: text/plain\r\n\r\nsee attached\r\n--XX\r\n"
+			"Content-Type: text/plain; name=\"%s\"\r\n"
+			"Content-Disposition: attachment; filename=\"%s\"\r\n"
+			"Content-Transfer-Encoding: base64\r\n\r\n%s\r\n--XX--\r\n";
+		/* "import os\nimport sys\n\ndef main():\n    pass\n", then with a #! line first
+		 * (base64 keeps the LF line ends libmagic's Python rule needs). */
+		static const char py[] = "aW1wb3J0IG9zCmltcG9ydCBzeXMKCmRlZiBtYWluKCk6CiAgICBwYXNzCg==";
+		static const char py_bang[] = "IyEvdXNyL2Jpbi9weXRob24zCmltcG9ydCBvcwppbXBvcnQgc3lzCgpkZWYgbWFpbigpOgogICAgcGFzcwo=";
+		char msg[1024];
+
+		snprintf(msg, sizeof msg, fmt, "notes.txt", "notes.txt", py);
+		scan_text(msg, &res);
+		assert_int_equal(res.verdict, VERDICT_CLEAN);
+		snprintf(msg, sizeof msg, fmt, "tool", "tool", py);
+		scan_text(msg, &res);
+		assert_int_equal(res.verdict, VERDICT_SUSPECT);
+		assert_true(has_symbol(&res, "HEUR_EXECUTABLE"));
+		snprintf(msg, sizeof msg, fmt, "notes.txt", "notes.txt", py_bang);
+		scan_text(msg, &res);
+		assert_int_equal(res.verdict, VERDICT_SUSPECT);
+		assert_true(has_symbol(&res, "HEUR_EXECUTABLE"));
+	}
 
 	/* A PE in a part mislabelled text/plain in Latin-1: converted to UTF-8 its header would
 	 * move (every byte >= 0x80 doubles); heur judges the bytes as sent. */
