@@ -3,7 +3,8 @@
  * the limits). The grammar, RFC 2812 2.3.1 with IRCv3's tags in front:
  *
  *   message = [ "@" tags SPACE ] [ ":" prefix SPACE ] command [ params ] [ CR LF ]
- *   params  = *14( SPACE middle ) [ SPACE ":" trailing ] / 14( SPACE middle ) [ SPACE [ ":" ] trailing ]
+ *   params  = *14( SPACE middle ) [ SPACE ":" trailing ] / 14( SPACE middle ) [ SPACE [ ":" ]
+ * trailing ]
  *
  * Where servers differ from the RFC we follow what they send: runs of spaces between
  * parameters are one separator (ircd's own parsers skip them), and a line ending in a bare LF
@@ -175,11 +176,21 @@ size_t irc_tag_unescape(struct slice val, char *out, size_t outsz)
 			if (++i == val.len)
 				break; /* a lone final backslash is dropped */
 			switch (val.p[i]) {
-			case ':': c = ';'; break;
-			case 's': c = ' '; break;
-			case 'r': c = '\r'; break;
-			case 'n': c = '\n'; break;
-			default: c = val.p[i]; break; /* \\ and any other \x */
+			case ':':
+				c = ';';
+				break;
+			case 's':
+				c = ' ';
+				break;
+			case 'r':
+				c = '\r';
+				break;
+			case 'n':
+				c = '\n';
+				break;
+			default:
+				c = val.p[i];
+				break; /* \\ and any other \x */
 			}
 		}
 		if (outsz > 0 && n < outsz - 1)

@@ -53,8 +53,8 @@ static void fz_check(const char *line, size_t len, const struct irc_msg *m)
 		abort();
 	if (m->command.len == 0 || m->nparams > IRC_PARAMS_MAX)
 		abort();
-	if ((m->numeric >= 0) != (m->command.len == 3 && m->command.p[0] >= '0' &&
-	                          m->command.p[0] <= '9'))
+	if ((m->numeric >= 0) !=
+	    (m->command.len == 3 && m->command.p[0] >= '0' && m->command.p[0] <= '9'))
 		abort();
 	if ((size_t)(fz_hi - m->command.p) > IRC_LINE_MAX)
 		abort(); /* the message proper (from the prefix's ':' on, less CR-LF) fits */
@@ -78,7 +78,8 @@ static void fz_check(const char *line, size_t len, const struct irc_msg *m)
 			abort();
 	}
 	if (irc_is(m, "JOIN") && m->nparams >= 1) {
-		struct slice chans = m->params[0], keys = m->nparams > 1 ? m->params[1] : (struct slice){"", 0};
+		struct slice chans = m->params[0],
+		             keys = m->nparams > 1 ? m->params[1] : (struct slice){"", 0};
 		int r, n = 0;
 
 		while ((r = irc_join_next(&chans, &keys, &t, &x)) != 0 && n++ < 1000) {

@@ -46,7 +46,8 @@ static int torture_should_fail(void)
 		if (torture_n == torture_trace) {
 			void *frames[16];
 
-			/* Where the failed allocation came from, for the engineer chasing a leak. */
+			/* Where the failed allocation came from, for the engineer chasing a leak.
+			 */
 			backtrace_symbols_fd(frames, backtrace(frames, 16), 2);
 		}
 		return 1;
@@ -104,43 +105,43 @@ void free(void *p)
 }
 
 static const char torture_mime[] =
-	"From: =?utf-8?B?QsOkcmJlbA==?= <b@example.test>\r\n"
-	"To: a@example.test\r\n"
-	"Subject: =?iso-8859-1?Q?caf=E9?= menu\r\n"
-	"MIME-Version: 1.0\r\n"
-	"Content-Type: multipart/mixed; boundary=\"outer\"\r\n"
-	"\r\n"
-	"--outer\r\n"
-	"Content-Type: multipart/alternative; boundary=inner\r\n"
-	"\r\n"
-	"--inner\r\n"
-	"Content-Type: text/plain; charset=iso-8859-1\r\n"
-	"Content-Transfer-Encoding: quoted-printable\r\n"
-	"\r\n"
-	"Caf=E9 http://example.test/menu =\r\n"
-	"soft break\r\n"
-	"--inner\r\n"
-	"Content-Type: text/html; charset=utf-8\r\n"
-	"\r\n"
-	"<p>Hi &amp; welcome <a href=\"http://evil.test/x\">http://bank.test/</a></p>\r\n"
-	"--inner--\r\n"
-	"--outer\r\n"
-	"Content-Type: application/octet-stream; name*0=\"re\"; name*1=\"port.pdf\"\r\n"
-	"Content-Disposition: attachment; filename*=utf-8''r%C3%A9sum%C3%A9.exe\r\n"
-	"Content-Transfer-Encoding: base64\r\n"
-	"\r\n"
-	"TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\r\n"
-	"--outer\r\n"
-	"Content-Type: message/rfc822\r\n"
-	"\r\n"
-	"Subject: inner\r\n"
-	"Content-Type: text/plain\r\n"
-	"\r\n"
-	"begin 644 a.txt\r\n"
-	"#86)C\r\n"
-	"`\r\n"
-	"end\r\n"
-	"--outer--\r\n";
+    "From: =?utf-8?B?QsOkcmJlbA==?= <b@example.test>\r\n"
+    "To: a@example.test\r\n"
+    "Subject: =?iso-8859-1?Q?caf=E9?= menu\r\n"
+    "MIME-Version: 1.0\r\n"
+    "Content-Type: multipart/mixed; boundary=\"outer\"\r\n"
+    "\r\n"
+    "--outer\r\n"
+    "Content-Type: multipart/alternative; boundary=inner\r\n"
+    "\r\n"
+    "--inner\r\n"
+    "Content-Type: text/plain; charset=iso-8859-1\r\n"
+    "Content-Transfer-Encoding: quoted-printable\r\n"
+    "\r\n"
+    "Caf=E9 http://example.test/menu =\r\n"
+    "soft break\r\n"
+    "--inner\r\n"
+    "Content-Type: text/html; charset=utf-8\r\n"
+    "\r\n"
+    "<p>Hi &amp; welcome <a href=\"http://evil.test/x\">http://bank.test/</a></p>\r\n"
+    "--inner--\r\n"
+    "--outer\r\n"
+    "Content-Type: application/octet-stream; name*0=\"re\"; name*1=\"port.pdf\"\r\n"
+    "Content-Disposition: attachment; filename*=utf-8''r%C3%A9sum%C3%A9.exe\r\n"
+    "Content-Transfer-Encoding: base64\r\n"
+    "\r\n"
+    "TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\r\n"
+    "--outer\r\n"
+    "Content-Type: message/rfc822\r\n"
+    "\r\n"
+    "Subject: inner\r\n"
+    "Content-Type: text/plain\r\n"
+    "\r\n"
+    "begin 644 a.txt\r\n"
+    "#86)C\r\n"
+    "`\r\n"
+    "end\r\n"
+    "--outer--\r\n";
 
 /* 1 when the parser returned normally (any result). */
 static int torture_mime_once(void)
@@ -171,7 +172,7 @@ static int torture_envelope_once(void)
 static int torture_config_once(void)
 {
 	static const char ini[] = "[node]\nname = n1\n[smtp]\nmax_message_size = 10M\n"
-				  "listen = 127.0.0.1:2525\n[queue]\nmax_lifetime = 2d\n";
+	                          "listen = 127.0.0.1:2525\n[queue]\nmax_lifetime = 2d\n";
 	struct config c;
 	char err[256];
 
@@ -218,7 +219,7 @@ static struct smtp_session *torture_smtp_s;
 static size_t torture_smtp_bytes, torture_smtp_msgs;
 
 static int torture_smtp_rcpt(void *ctx, const struct smtp_txn *t, const struct smtp_addr *a,
-			     struct smtp_reply *r)
+                             struct smtp_reply *r)
 {
 	if (strcmp(a->domain, "client.example") != 0) {
 		smtp_reply_set(r, 550, "5.7.1 <%s>: Relay access denied", a->addr);
@@ -242,34 +243,34 @@ static void torture_smtp_close(void *ctx, const struct smtp_txn *t)
 }
 
 static const struct smtp_session_ops torture_smtp_ops = {
-	.rcpt = torture_smtp_rcpt,
-	.data_write = torture_smtp_write,
-	.data_close = torture_smtp_close,
+    .rcpt = torture_smtp_rcpt,
+    .data_write = torture_smtp_write,
+    .data_close = torture_smtp_close,
 };
 
 #define TORTURE_RCPT(n) "RCPT TO:<r" #n "@client.example>\r\n"
 static const char torture_smtp_in[] =
-	"EHLO c.example\r\n"
-	"MAIL FROM:<s@sender.example> SIZE=100 BODY=8BITMIME\r\n" TORTURE_RCPT(1)
-	    TORTURE_RCPT(2) TORTURE_RCPT(3) TORTURE_RCPT(4) TORTURE_RCPT(5) TORTURE_RCPT(6)
-		TORTURE_RCPT(7) TORTURE_RCPT(8) TORTURE_RCPT(9) TORTURE_RCPT(10)
-	"DATA\r\n"
-	"Subject: t\r\n\r\nhi\r\n..dot\r\n.\r\n"
-	"MAIL FROM:<>\r\n"
-	"RCPT TO:<a@client.example>\r\n"
-	"RCPT TO:<b@client.example>\r\n"
-	"BDAT 5\r\nhelloBDAT 6 LAST\r\n world"
-	"RSET\r\n"
-	"FOO bar\r\n"
-	"NOOP 0123456789012345678901234567890123456789012345678901234567890123456789"
-	"0123456789012345678901234567890123456789\r\n"
-	"MAIL FROM:<x@sender.example>\r\n"
-	"RCPT TO:<x@other.example>\r\n"
-	"QUIT\r\n";
+    "EHLO c.example\r\n"
+    "MAIL FROM:<s@sender.example> SIZE=100 BODY=8BITMIME\r\n" TORTURE_RCPT(1) TORTURE_RCPT(2)
+        TORTURE_RCPT(3) TORTURE_RCPT(4) TORTURE_RCPT(5) TORTURE_RCPT(6) TORTURE_RCPT(7)
+            TORTURE_RCPT(8) TORTURE_RCPT(9) TORTURE_RCPT(
+                10) "DATA\r\n"
+                    "Subject: t\r\n\r\nhi\r\n..dot\r\n.\r\n"
+                    "MAIL FROM:<>\r\n"
+                    "RCPT TO:<a@client.example>\r\n"
+                    "RCPT TO:<b@client.example>\r\n"
+                    "BDAT 5\r\nhelloBDAT 6 LAST\r\n world"
+                    "RSET\r\n"
+                    "FOO bar\r\n"
+                    "NOOP 0123456789012345678901234567890123456789012345678901234567890123456789"
+                    "0123456789012345678901234567890123456789\r\n"
+                    "MAIL FROM:<x@sender.example>\r\n"
+                    "RCPT TO:<x@other.example>\r\n"
+                    "QUIT\r\n";
 /* What the undisturbed run answers: greeting, EHLO, MAIL, 10 x RCPT, 354, 250, MAIL, 2 x RCPT,
  * 2 x BDAT, RSET, 500 unknown, 500 too long, MAIL, 550 relay, 221. */
 static const char torture_smtp_expect[] = "220 250 250 250 250 250 250 250 250 250 250 250 250 "
-					  "354 250 250 250 250 250 250 250 500 500 250 550 221";
+                                          "354 250 250 250 250 250 250 250 500 500 250 550 221";
 
 static char torture_smtp_codes[512];
 static char torture_smtp_out[8192];      /* every reply byte of this run */
@@ -290,7 +291,7 @@ static void torture_smtp_collect(struct buf *out)
 			break;
 		if (eol - p >= 4 && p[3] == ' ' && n + 5 < sizeof torture_smtp_codes)
 			n += (size_t)snprintf(torture_smtp_codes + n, sizeof torture_smtp_codes - n,
-					      "%s%.3s", n ? " " : "", p);
+			                      "%s%.3s", n ? " " : "", p);
 		p = eol + 1;
 	}
 	buf_reset(out);
@@ -322,11 +323,11 @@ static int torture_smtp_judge(void)
 static int torture_smtp_once(void)
 {
 	static const struct smtp_session_params prm = {
-		.hostname = "mx.test",
-		.max_line = 100,
-		.max_message_size = 1000,
-		.max_recipients = 20,
-		.max_errors = 20,
+	    .hostname = "mx.test",
+	    .max_line = 100,
+	    .max_message_size = 1000,
+	    .max_recipients = 20,
+	    .max_errors = 20,
 	};
 	const char *in = torture_smtp_in;
 	size_t off = 0, len = sizeof torture_smtp_in - 1;
@@ -355,8 +356,8 @@ static int torture_smtp_once(void)
 	}
 	smtp_session_free(torture_smtp_s);
 	torture_smtp_s = NULL;
-	if (torture_failed == 0 && (strcmp(torture_smtp_codes, torture_smtp_expect) != 0 ||
-				    torture_smtp_msgs != 2)) {
+	if (torture_failed == 0 &&
+	    (strcmp(torture_smtp_codes, torture_smtp_expect) != 0 || torture_smtp_msgs != 2)) {
 		printf("torture smtp: undisturbed run answered \"%s\" (%zu messages)\n",
 		       torture_smtp_codes, torture_smtp_msgs);
 		return -1;
@@ -395,8 +396,8 @@ static int torture_run(const char *name, int (*once)(void))
 		}
 		runs++;
 		if (torture_live != base) {
-			fprintf(stdout, "torture %s: failing allocation %ld leaked %ld blocks\n", name,
-				n, torture_live - base);
+			fprintf(stdout, "torture %s: failing allocation %ld leaked %ld blocks\n",
+			        name, n, torture_live - base);
 			leaks++;
 		}
 		if (torture_failed == 0)

@@ -39,7 +39,10 @@ struct line_case {
 	int trailing;
 };
 
-#define BAD(s) {s, -EINVAL, "", "", "", "", "", -1, "", 0}
+#define BAD(s)                                                                                     \
+	{                                                                                          \
+		s, -EINVAL, "", "", "", "", "", -1, "", 0                                          \
+	}
 
 static const struct line_case lines[] = {
     {"PING :irc.example.net\r\n", 0, "", "", "", "", "PING", -1, "irc.example.net", 1},
@@ -145,7 +148,8 @@ static void test_limits(void **state)
 
 static void test_tags(void **state)
 {
-	static const char in[] = "@id=123AB;+example.com/ddos=a\\:b\\sc\\\\d\\;rose;empty= :s 001 x";
+	static const char in[] =
+	    "@id=123AB;+example.com/ddos=a\\:b\\sc\\\\d\\;rose;empty= :s 001 x";
 	struct irc_msg m;
 	struct slice rest, k, v;
 	char out[64];
@@ -283,10 +287,10 @@ static void test_privmsg_topic_ctcp(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_lines),    cmocka_unit_test(test_nul),
-	    cmocka_unit_test(test_limits),   cmocka_unit_test(test_tags),
-	    cmocka_unit_test(test_kinds),    cmocka_unit_test(test_channels),
-	    cmocka_unit_test(test_join),     cmocka_unit_test(test_privmsg_topic_ctcp),
+	    cmocka_unit_test(test_lines),  cmocka_unit_test(test_nul),
+	    cmocka_unit_test(test_limits), cmocka_unit_test(test_tags),
+	    cmocka_unit_test(test_kinds),  cmocka_unit_test(test_channels),
+	    cmocka_unit_test(test_join),   cmocka_unit_test(test_privmsg_topic_ctcp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
