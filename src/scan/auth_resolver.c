@@ -403,11 +403,13 @@ static int resolver_lookup(void *ctx, struct dns_query *q, size_t n, struct aren
 		}
 		bits = ares_getsock(r->ch, socks, ARES_GETSOCK_MAXNUM);
 		for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
-			if (!ARES_GETSOCK_READABLE(bits, i) && !ARES_GETSOCK_WRITABLE(bits, i))
+			/* c-ares's own bit macros shift a signed 1 into the sign bit (UB). */
+			unsigned rd = ((unsigned)bits >> i) & 1u;
+			unsigned wr = ((unsigned)bits >> (i + ARES_GETSOCK_MAXNUM)) & 1u;
+			if (!rd && !wr)
 				continue;
 			pfd[np].fd = socks[i];
-			pfd[np].events = (short)((ARES_GETSOCK_READABLE(bits, i) ? POLLIN : 0) |
-						 (ARES_GETSOCK_WRITABLE(bits, i) ? POLLOUT : 0));
+			pfd[np].events = (short)((rd ? POLLIN : 0) | (wr ? POLLOUT : 0));
 			pfd[np].revents = 0;
 			np++;
 		}
