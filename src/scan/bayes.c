@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -120,6 +121,33 @@ static int bayes_scan(struct scan_task *t)
 	scan_add_symbol(t->res, v.prob >= 0.5 ? "BAYES_SPAM" : "BAYES_HAM", score,
 			"prob=%.4f clues=%zu", v.prob, v.nclues);
 	return 0;
+}
+
+int bayes_autolearn(const struct mime_msg *m, const char *msg, size_t len, enum bayes_class cls)
+{
+	struct tok_sink s;
+	uint8_t digest[BAYES_DIGEST_LEN];
+	enum bayes_class was;
+	int r;
+
+	if (bayes_scan_db == NULL || cls == BAYES_CLASS_NONE)
+		return 1; /* the bayes scanner is not running here: nothing to teach */
+	bayes_message_digest(msg, len, digest);
+	if ((r = bayes_db_class_of(bayes_scan_db, digest, &was)) < 0)
+		return r;
+	if (was != BAYES_CLASS_NONE)
+		return 1;
+	s.h = malloc(TOK_MAX_FEATURES * sizeof *s.h);
+	if (s.h == NULL)
+		return -ENOMEM;
+	s.n = 0;
+	s.max = TOK_MAX_FEATURES;
+	/* as `mxtower learn` does: one sink for header and body features */
+	tokenize_message(&s, &s, m, msg, len);
+	tok_sink_finish(&s);
+	r = bayes_db_learn(bayes_scan_db, digest, s.h, s.n, cls, NULL);
+	free(s.h);
+	return r;
 }
 
 static void bayes_fini(void)

@@ -91,6 +91,9 @@ struct bayes_verdict {
  * -ENODATA when fewer than BAYES_MIN_LEARNED of either class, -errno. */
 int bayes_db_classify(struct bayes_db *db, const uint64_t *hdr, size_t nh, const uint64_t *body,
 		      size_t nb, struct bayes_verdict *out);
+/* The class a message (by digest) was learned as, BAYES_CLASS_NONE when never. 0 or -errno. */
+int bayes_db_class_of(struct bayes_db *db, const uint8_t digest[BAYES_DIGEST_LEN],
+		      enum bayes_class *cls);
 /* Messages learned per class. 0 or -errno. */
 int bayes_db_counts(struct bayes_db *db, uint64_t *nspam, uint64_t *nham);
 
@@ -100,6 +103,14 @@ int bayes_db_counts(struct bayes_db *db, uint64_t *nspam, uint64_t *nham);
 void bayes_message_digest(const char *msg, size_t len, uint8_t out[BAYES_DIGEST_LEN]);
 /* Score of the BAYES_SPAM/BAYES_HAM symbol for an indicator I (0 in the unsure middle). */
 double bayes_score(double prob);
+
+/*
+ * Autolearn (scan/autolearn.c decides): learn one scanned message as cls with the scanner's
+ * open database, unless it was learned before as either class (a person's `mxtower learn`
+ * always wins over the filter's own opinion). m may be NULL (raw fallback). 0 when learned, 1
+ * when there was nothing to do (also when the bayes scanner is not running), -errno.
+ */
+int bayes_autolearn(const struct mime_msg *m, const char *msg, size_t len, enum bayes_class cls);
 
 extern const struct scanner_ops bayes_scanner;
 

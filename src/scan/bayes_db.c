@@ -222,6 +222,23 @@ out_errno:
 	return r;
 }
 
+int bayes_db_class_of(struct bayes_db *db, const uint8_t digest[BAYES_DIGEST_LEN],
+		      enum bayes_class *cls)
+{
+	MDB_txn *txn;
+	MDB_val k = {BAYES_DIGEST_LEN, (void *)digest}, v;
+	int r;
+
+	*cls = BAYES_CLASS_NONE;
+	if ((r = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return mdb_errno(r);
+	r = mdb_get(txn, db->seen, &k, &v);
+	if (r == 0 && v.mv_size == 1)
+		*cls = ((const uint8_t *)v.mv_data)[0] ? BAYES_CLASS_SPAM : BAYES_CLASS_HAM;
+	mdb_txn_abort(txn);
+	return r == 0 || r == MDB_NOTFOUND ? 0 : mdb_errno(r);
+}
+
 int bayes_db_counts(struct bayes_db *db, uint64_t *nspam, uint64_t *nham)
 {
 	MDB_txn *txn;

@@ -42,8 +42,15 @@ static int fuzzy_init(const struct config *cfg)
 		return -ENAMETOOLONG;
 	if ((r = fs_mkdir_p(dir, 0755)) < 0)
 		return r;
-	fuzzy_scan_db = fuzzy_db_open(path, 0);
+	fuzzy_scan_db = fuzzy_db_open(path, FUZZY_DB_DEFER);
 	return fuzzy_scan_db ? 0 : -EIO;
+}
+
+/* The worker's tick (about once a second): write the batched sightings when due. */
+static int fuzzy_reload(const struct config *cfg)
+{
+	(void)cfg;
+	return fuzzy_scan_db ? fuzzy_db_flush_due(fuzzy_scan_db, (uint64_t)time(NULL)) : 0;
 }
 
 static void fuzzy_verdict(struct scan_task *t, const struct fuzzy_match *m, uint64_t now,
@@ -99,7 +106,27 @@ static int fuzzy_scan(struct scan_task *t)
 			return r;
 		fuzzy_verdict(t, &m, now, 1);
 	}
-	return 0;
+	/* outside a worker (mxtower scan) nobody ticks: the age bar still bounds the delay */
+	return fuzzy_db_flush_due(fuzzy_scan_db, now);
+}
+
+int fuzzy_autolearn(const struct mime_msg *m, const char *msg, size_t len, int spam)
+{
+	struct fuzzy_sig sig;
+	uint64_t att[FUZZY_MAX_ATTACH];
+	size_t natt = 0;
+	int r = 0;
+
+	if (fuzzy_scan_db == NULL)
+		return 0; /* the fuzzy scanner is not running here */
+	/* this message's own sighting may still be pending: written first, learned on top */
+	if ((r = fuzzy_db_flush(fuzzy_scan_db)) < 0)
+		return r;
+	if (fuzzy_message_sigs(m, msg, len, &sig, att, &natt) == 0)
+		r = fuzzy_db_learn_text(fuzzy_scan_db, &sig, spam, +1);
+	for (size_t i = 0; i < natt && r == 0; i++)
+		r = fuzzy_db_learn_attach(fuzzy_scan_db, att[i], spam, +1);
+	return r;
 }
 
 static void fuzzy_fini(void)
@@ -112,6 +139,6 @@ const struct scanner_ops fuzzy_scanner = {
 	.name = "fuzzy",
 	.init = fuzzy_init,
 	.scan = fuzzy_scan,
-	.reload = NULL,
+	.reload = fuzzy_reload,
 	.fini = fuzzy_fini,
 };

@@ -11,7 +11,9 @@
  * Storage (fuzzy_db.c): <home>/db/fuzzy.lmdb with "fp" (campaign id -> struct
  * fuzzy_campaign) and "mh" (slot + min-hash -> campaign ids), shared by every scan worker.
  * Every scanned message updates its campaign's counters without fsync: they are statistics,
- * and a crash loses at most the last seconds of them. Learning (FUZZY_DB_SYNC) is synced.
+ * and a crash loses at most the last seconds of them. The scanner batches those writes
+ * (FUZZY_DB_DEFER: one write transaction per second or per 64 messages instead of one per
+ * message). Learning (FUZZY_DB_SYNC) is synced and immediate.
  *
  * The campaign API at the end is for the botnet work: fingerprint -> sources, first/last seen.
  */
@@ -53,6 +55,8 @@ struct fuzzy_sig {
 int fuzzy_sig_make(const char *text, size_t len, struct fuzzy_sig *out);
 /* Number of equal min-hashes, 0..FUZZY_NHASH. */
 unsigned fuzzy_sig_similarity(const struct fuzzy_sig *a, const struct fuzzy_sig *b);
+/* The fixed odd seed of min-hash slot i (0 past FUZZY_NHASH); stored fingerprints depend on it. */
+uint64_t fuzzy_slot_seed(unsigned i);
 /* Campaign id of a new fingerprint: a hash of its min-hashes. */
 uint64_t fuzzy_sig_id(const struct fuzzy_sig *s);
 /* Exact fingerprint of attachment bytes. */
@@ -87,7 +91,16 @@ void fuzzy_campaign_observe(struct fuzzy_campaign *c, const char *ip, uint64_t n
 
 struct fuzzy_db;
 
-enum { FUZZY_DB_SYNC = 1 << 0 }; /* fsync commits (learn); scanning never does */
+enum {
+	FUZZY_DB_SYNC = 1 << 0,  /* fsync commits (learn); scanning never does */
+	/* Sightings (observe) are looked up in a read transaction and written in batches
+	 * (fuzzy_db_flush): the scanner's mode. Without it each sighting commits at once. */
+	FUZZY_DB_DEFER = 1 << 1,
+};
+/* A batch holds at most this many sightings (64 write transactions become one) and waits at
+ * most FUZZY_PENDING_AGE seconds: campaign counters are statistics, late by a second at most. */
+#define FUZZY_PENDING_MAX 64
+#define FUZZY_PENDING_AGE 1
 
 struct fuzzy_db *fuzzy_db_open(const char *path, unsigned flags);
 void fuzzy_db_close(struct fuzzy_db *db);
@@ -107,6 +120,11 @@ int fuzzy_db_text(struct fuzzy_db *db, const struct fuzzy_sig *sig, const char *
 /* Same for an attachment id. */
 int fuzzy_db_attach(struct fuzzy_db *db, uint64_t id, const char *ip, uint64_t now,
 		    int observe, struct fuzzy_match *m);
+/* FUZZY_DB_DEFER: write the pending sightings in one transaction (close does it too). 0 or
+ * -errno (the batch is dropped: statistics, not mail). */
+int fuzzy_db_flush(struct fuzzy_db *db);
+/* Flush when the batch is full or its oldest sighting is FUZZY_PENDING_AGE seconds old. */
+int fuzzy_db_flush_due(struct fuzzy_db *db, uint64_t now);
 /*
  * Learn a fingerprint as spam (cls 1) or ham (0), or take one learning back (delta -1).
  * Creates the campaign when needed. 0 or -errno.
@@ -134,5 +152,9 @@ int fuzzy_message_sigs(const struct mime_msg *m, const char *raw, size_t len,
 		       struct fuzzy_sig *sig, uint64_t *att, size_t *natt);
 
 extern const struct scanner_ops fuzzy_scanner;
+
+/* Autolearn: record a scanned message's fingerprints as spam (1) or ham (0) in the scanner's
+ * open store, as `mxtower learn` does. 0 (also when the fuzzy scanner is not running) or -errno. */
+int fuzzy_autolearn(const struct mime_msg *m, const char *msg, size_t len, int spam);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <lmdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,9 +21,26 @@
 #define FUZZY_MAX_DBS 4
 #define FUZZY_KEY_LEN 9
 
+/* One sighting waiting for the batched write (FUZZY_DB_DEFER). */
+struct fuzzy_pending {
+	uint64_t id;
+	uint64_t now;
+	uint8_t kind;
+	uint8_t index; /* add sig's min-hashes under id (a new campaign or a drifted variant) */
+	char ip[64];
+	struct fuzzy_sig sig;
+};
+
 struct fuzzy_db {
 	MDB_env *env;
 	MDB_dbi fp, mh;
+	unsigned flags;
+	/* FUZZY_DB_DEFER: a read transaction kept between lookups (reset after each, renewed for
+	 * the next, as bayes_db does) and the sightings not yet written. */
+	MDB_txn *rtxn;
+	struct fuzzy_pending *pend;
+	unsigned npend;
+	uint64_t pend_since; /* time of the oldest pending sighting */
 };
 
 static int mdb_errno(int r)
@@ -45,6 +63,12 @@ struct fuzzy_db *fuzzy_db_open(const char *path, unsigned flags)
 
 	if (db == NULL)
 		return NULL;
+	db->flags = flags;
+	if ((flags & FUZZY_DB_DEFER) &&
+	    (db->pend = calloc(FUZZY_PENDING_MAX, sizeof *db->pend)) == NULL) {
+		free(db);
+		return NULL;
+	}
 	if (!(flags & FUZZY_DB_SYNC))
 		envflags |= MDB_NOSYNC | MDB_WRITEMAP; /* no write(2) per commit either */
 	if ((r = mdb_env_create(&db->env)) != 0)
@@ -69,16 +93,24 @@ fail:
 		mdb_txn_abort(txn);
 	if (db->env)
 		mdb_env_close(db->env);
+	free(db->pend);
 	free(db);
 	return NULL;
 }
 
 void fuzzy_db_close(struct fuzzy_db *db)
 {
+	int r;
+
 	if (db == NULL)
 		return;
+	if ((r = fuzzy_db_flush(db)) < 0)
+		log_warn("fuzzy: %u sightings not recorded: %s", db->npend, strerror(-r));
+	if (db->rtxn)
+		mdb_txn_abort(db->rtxn);
 	mdb_env_sync(db->env, 1);
 	mdb_env_close(db->env);
+	free(db->pend);
 	free(db);
 }
 
@@ -97,7 +129,7 @@ static int u64_cmp(const void *a, const void *b)
 
 /* Best campaign for sig: *id and its number of equal slots (0 when none reaches the bar). */
 static int mh_best(MDB_txn *txn, struct fuzzy_db *db, const struct fuzzy_sig *sig, uint64_t *id,
-		   unsigned *sim)
+                   unsigned *sim)
 {
 	uint64_t *ids;
 	size_t n = 0, max = (size_t)FUZZY_NHASH * FUZZY_MAX_CANDIDATES;
@@ -185,22 +217,26 @@ static int mh_index(MDB_txn *txn, struct fuzzy_db *db, const struct fuzzy_sig *s
 	return 0;
 }
 
-/* Find or (with create) make the campaign of sig; *c filled. */
-static int text_find(MDB_txn *txn, struct fuzzy_db *db, const struct fuzzy_sig *sig, int create,
-		     struct fuzzy_match *m)
+/*
+ * Find the campaign of sig; with create, a new one (in memory) when none matches. *index is
+ * set when sig's min-hashes belong in the index under m->c.id: a new campaign, or a variant
+ * that matched without being identical (so a drifting campaign stays followed).
+ */
+static int text_lookup(MDB_txn *txn, struct fuzzy_db *db, const struct fuzzy_sig *sig, int create,
+                       struct fuzzy_match *m, int *index)
 {
 	uint64_t id;
 	unsigned sim;
 	int r;
 
 	memset(m, 0, sizeof *m);
+	*index = 0;
 	if ((r = mh_best(txn, db, sig, &id, &sim)) < 0)
 		return r;
 	if (sim && fp_get(txn, db, id, &m->c) == 0) {
 		m->found = 1;
 		m->similarity = sim;
-		if (create && sim < FUZZY_NHASH)
-			return mh_index(txn, db, sig, id);
+		*index = create && sim < FUZZY_NHASH;
 		return 0;
 	}
 	if (!create)
@@ -214,11 +250,23 @@ static int text_find(MDB_txn *txn, struct fuzzy_db *db, const struct fuzzy_sig *
 	}
 	m->c.id = fuzzy_sig_id(sig);
 	m->c.kind = FUZZY_KIND_TEXT;
-	return mh_index(txn, db, sig, m->c.id);
+	*index = 1;
+	return 0;
+}
+
+/* Find or (with create) make the campaign of sig in a write transaction; *c filled. */
+static int text_find(MDB_txn *txn, struct fuzzy_db *db, const struct fuzzy_sig *sig, int create,
+                     struct fuzzy_match *m)
+{
+	int index, r = text_lookup(txn, db, sig, create, m, &index);
+
+	if (r == 0 && index)
+		r = mh_index(txn, db, sig, m->c.id);
+	return r;
 }
 
 static int attach_find(MDB_txn *txn, struct fuzzy_db *db, uint64_t id, int create,
-		       struct fuzzy_match *m)
+                       struct fuzzy_match *m)
 {
 	memset(m, 0, sizeof *m);
 	if (fp_get(txn, db, id, &m->c) == 0) {
@@ -243,12 +291,99 @@ static int txn_finish(MDB_txn *txn, int r, int write)
 	return mdb_errno(mdb_txn_commit(txn));
 }
 
-int fuzzy_db_text(struct fuzzy_db *db, const struct fuzzy_sig *sig, const char *ip,
-		  uint64_t now, int observe, struct fuzzy_match *m)
+/* The kept read transaction, renewed (FUZZY_DB_DEFER). */
+static int read_begin(struct fuzzy_db *db)
+{
+	int r;
+
+	if (db->rtxn == NULL)
+		r = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &db->rtxn);
+	else
+		r = mdb_txn_renew(db->rtxn);
+	if (r != 0 && db->rtxn) {
+		mdb_txn_abort(db->rtxn);
+		db->rtxn = NULL;
+	}
+	return mdb_errno(r);
+}
+
+int fuzzy_db_flush(struct fuzzy_db *db)
+{
+	MDB_txn *txn;
+	int r = 0;
+
+	if (db->npend == 0)
+		return 0;
+	if ((r = mdb_txn_begin(db->env, NULL, 0, &txn)) != 0)
+		return mdb_errno(r);
+	for (unsigned i = 0; i < db->npend && r == 0; i++) {
+		const struct fuzzy_pending *p = &db->pend[i];
+		struct fuzzy_campaign c;
+
+		/* the record as it is now: learn may have changed it since the lookup */
+		if (fp_get(txn, db, p->id, &c) != 0) {
+			memset(&c, 0, sizeof c);
+			c.id = p->id;
+			c.kind = p->kind;
+		}
+		fuzzy_campaign_observe(&c, p->ip, p->now);
+		r = fp_put(txn, db, &c);
+		if (r == 0 && p->index)
+			r = mh_index(txn, db, &p->sig, p->id);
+	}
+	db->npend = 0;
+	return txn_finish(txn, r, 1);
+}
+
+int fuzzy_db_flush_due(struct fuzzy_db *db, uint64_t now)
+{
+	if (db->npend == 0 ||
+	    (db->npend < FUZZY_PENDING_MAX && now < db->pend_since + FUZZY_PENDING_AGE))
+		return 0;
+	return fuzzy_db_flush(db);
+}
+
+/* Deferred sighting: looked up in the kept read transaction, counted in *m at once (so the
+ * verdict sees it, as the immediate path does), written with the next batch. */
+static int observe_deferred(struct fuzzy_db *db, const struct fuzzy_sig *sig, uint64_t att,
+                            const char *ip, uint64_t now, struct fuzzy_match *m)
+{
+	struct fuzzy_pending *p;
+	int index = 0, r;
+
+	if (db->npend >= FUZZY_PENDING_MAX && (r = fuzzy_db_flush(db)) < 0)
+		return r;
+	if ((r = read_begin(db)) < 0)
+		return r;
+	if (sig)
+		r = text_lookup(db->rtxn, db, sig, 1, m, &index);
+	else
+		r = attach_find(db->rtxn, db, att, 1, m);
+	mdb_txn_reset(db->rtxn);
+	if (r < 0)
+		return r;
+	fuzzy_campaign_observe(&m->c, ip, now);
+	if (db->npend == 0)
+		db->pend_since = now;
+	p = &db->pend[db->npend++];
+	p->id = m->c.id;
+	p->now = now;
+	p->kind = (uint8_t)m->c.kind;
+	p->index = (uint8_t)index;
+	snprintf(p->ip, sizeof p->ip, "%s", ip ? ip : "");
+	if (sig && index)
+		p->sig = *sig;
+	return 0;
+}
+
+int fuzzy_db_text(struct fuzzy_db *db, const struct fuzzy_sig *sig, const char *ip, uint64_t now,
+                  int observe, struct fuzzy_match *m)
 {
 	MDB_txn *txn;
 	int r;
 
+	if (observe && (db->flags & FUZZY_DB_DEFER))
+		return observe_deferred(db, sig, 0, ip, now, m);
 	if ((r = mdb_txn_begin(db->env, NULL, observe ? 0 : MDB_RDONLY, &txn)) != 0)
 		return mdb_errno(r);
 	r = text_find(txn, db, sig, observe, m);
@@ -260,11 +395,13 @@ int fuzzy_db_text(struct fuzzy_db *db, const struct fuzzy_sig *sig, const char *
 }
 
 int fuzzy_db_attach(struct fuzzy_db *db, uint64_t id, const char *ip, uint64_t now, int observe,
-		    struct fuzzy_match *m)
+                    struct fuzzy_match *m)
 {
 	MDB_txn *txn;
 	int r;
 
+	if (observe && (db->flags & FUZZY_DB_DEFER))
+		return observe_deferred(db, NULL, id, ip, now, m);
 	if ((r = mdb_txn_begin(db->env, NULL, observe ? 0 : MDB_RDONLY, &txn)) != 0)
 		return mdb_errno(r);
 	r = attach_find(txn, db, id, observe, m);

@@ -13,16 +13,30 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Per-slot seeds: fixed odd constants, so fingerprints are stable across processes and
- * releases (stored fingerprints depend on them). */
-static uint64_t slot_seed(unsigned i)
-{
-	uint64_t x = 0x9e3779b97f4a7c15ULL * (i + 1);
+/*
+ * Per-slot seeds: fixed odd constants, so fingerprints are stable across processes and
+ * releases (stored fingerprints depend on them). Slot i's seed is splitmix-style:
+ * x = 0x9e3779b97f4a7c15 * (i + 1); x ^= x >> 31; x *= 0xbf58476d1ce4e5b9; x ^= x >> 27; x | 1
+ * (test_fuzzy checks the table against that formula). A table, not the formula per use: it was
+ * recomputed for each of the 32 slots of every shingle (a fifth of shingle_word's instructions).
+ */
+static const uint64_t slot_seeds[FUZZY_NHASH] = {
+	0x642b365eb0080e29ULL, 0xc1787f9ba8cd9ee7ULL, 0x494d77fe8cd9d59bULL,
+	0x4249467c65410c63ULL, 0x1c13fe279e89d25dULL, 0x18296be962fe41dbULL,
+	0xbf24af4014fd49c1ULL, 0x43ead45d08e2e129ULL, 0x46fa7f0f6ae052c9ULL,
+	0xf78043aba6d965ddULL, 0x4934005ab92c76edULL, 0xb5e153d950a1271bULL,
+	0x9d28165793cb1349ULL, 0x3da1a61b4982efa9ULL, 0x2d903b1683cb18e9ULL,
+	0x80f7bb9a16a2cd87ULL, 0x76d4d88b94452167ULL, 0x871710fe6aa657e7ULL,
+	0x66be7b20317c2993ULL, 0xae58cec2019ed65fULL, 0x842fed8f120168adULL,
+	0x17f67ca0a2f24abdULL, 0x84c69163ea5ecf51ULL, 0x2b1aef0996a64219ULL,
+	0x0a77ab40c6c91a8fULL, 0xf9a873eabf76e3e7ULL, 0x54b039786c81e8c1ULL,
+	0x00d1c83502683885ULL, 0x28ac978d8170467dULL, 0x1a78bd90cf6a68a7ULL,
+	0xe64ec6f88920d5e7ULL, 0xfb1189ec4fa16123ULL,
+};
 
-	x ^= x >> 31;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	return x | 1;
+uint64_t fuzzy_slot_seed(unsigned i)
+{
+	return i < FUZZY_NHASH ? slot_seeds[i] : 0;
 }
 
 static uint64_t mix64(uint64_t x)
@@ -57,7 +71,7 @@ static void shingle_word(void *arg, const char *w, size_t len)
 	for (unsigned i = 0; i < FUZZY_SHINGLE_WORDS; i++)
 		sh = mix64(sh ^ st->win[i]) + i;
 	for (unsigned i = 0; i < FUZZY_NHASH; i++) {
-		uint64_t v = mix64(sh * slot_seed(i));
+		uint64_t v = mix64(sh * slot_seeds[i]);
 
 		if (v < st->sig->mh[i])
 			st->sig->mh[i] = v;

@@ -10,6 +10,7 @@
 
 #include "core/fsutil.h"
 #include "core/log.h"
+#include "scan/autolearn.h"
 #include "scan/policy.h"
 #include "scan/registry.h"
 
@@ -183,6 +184,7 @@ int scan_pipeline_init(const struct config *cfg)
 		if (r < 0)
 			log_warn("scanner=%s init failed: %s (skipped)", op->name, strerror(-r));
 	}
+	autolearn_configure(cfg);
 	pipeline_ready = 1;
 	return 0;
 }
@@ -257,6 +259,7 @@ void scan_message(const char *msg, size_t len, const struct scan_envelope *env,
 {
 	struct scan_task t;
 	struct arena *a;
+	unsigned bayes_first = 0, bayes_end = 0, agreeing = 0;
 
 	memset(res, 0, sizeof *res);
 	a = arena_new(SCAN_ARENA_CAP);
@@ -286,11 +289,24 @@ void scan_message(const char *msg, size_t len, const struct scan_envelope *env,
 			scan_add_symbol(res, "SCANNER_DOWN", 0, "%s not available", op->name);
 			continue;
 		}
+		unsigned first = res->nsym;
+		double added = 0;
+
 		r = op->scan(&t);
 		if (r < 0)
 			scan_add_symbol(res, "SCANNER_ERROR", 0, "%s: %s", op->name, strerror(-r));
+		/* for autolearn: which symbols are Bayes's own, how many others vote spam */
+		for (unsigned k = first; k < res->nsym; k++)
+			added += res->sym[k].score;
+		if (strcmp(op->name, "bayes") == 0) {
+			bayes_first = first;
+			bayes_end = res->nsym;
+		} else if (added >= AUTOLEARN_SCANNER_MIN) {
+			agreeing++;
+		}
 	}
 	arena_free(a);
 policy:
 	policy_apply(tenant, env, res);
+	autolearn_judge(res, env, tenant, bayes_first, bayes_end, agreeing);
 }

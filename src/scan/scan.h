@@ -88,6 +88,13 @@ void scan_pipeline_reload(const struct config *cfg);
 void scan_message(const char *msg, size_t len, const struct scan_envelope *env,
 		  const struct tenant *tenant, struct scan_result *res);
 
+/*
+ * Autolearn (bayes.autolearn, off by default; scan/autolearn.h): scan_message decides whether
+ * the message it judged is to be learned; call this after answering, with the same bytes, to
+ * learn it off the reply path. Returns 1 when learned, 0 when nothing was due, -errno.
+ */
+int scan_autolearn_run(const char *msg, size_t len);
+
 /* Add a symbol (printf detail). Silently drops past SCAN_MAX_SYMBOLS. */
 void scan_add_symbol(struct scan_result *res, const char *name, double score, const char *fmt,
 		     ...) __attribute__((format(printf, 4, 5)));

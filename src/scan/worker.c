@@ -441,6 +441,8 @@ static void worker_serve(const struct config *cfg, int c)
 		 (unsigned long long)req.len,
 		 (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
 	worker_reply(c, &res);
+	/* after the reply: the client is not kept waiting for a learn's write transaction */
+	scan_autolearn_run(map == MAP_FAILED ? "" : (const char *)map + skew, (size_t)req.len);
 out:
 	if (map != MAP_FAILED)
 		munmap(map, maplen);

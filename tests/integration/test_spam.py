@@ -2,8 +2,11 @@
 campaign learned with `mxtower learn --spam` while the node runs gets its next variant
 quarantined (Bayes and fuzzy, live within a second); an allow-listed sender passes with the same
 content; a rule file dropped into <home>/rules is live without a restart; `mxtower rules check`
-names the bad line; unlearn takes a learned campaign back."""
+names the bad line; unlearn takes a learned campaign back. Autolearn (bayes.autolearn = 1)
+learns a message far past the reject level after the reply, and nothing when it is off."""
+import json
 import os
+import re
 import smtplib
 import tempfile
 import unittest
@@ -22,13 +25,20 @@ CAMPAIGN = (
     "to finish the paperwork. This offer is confidential and limited to selected savers.\r\n\r\n"
     "Kind regards,\r\nThe Release Team\r\n")
 
-VARIANTS = [
-    dict(amount="48,200", agent="Mr David Hall", ref="PR-1182"),
-    dict(amount="51,900", agent="Mrs Joan Price", ref="PR-2291"),
-    dict(amount="39,750", agent="Mr Alan Moss", ref="PR-3307"),
-    dict(amount="62,400", agent="Ms Carla Webb", ref="PR-4410"),
-]
+AGENTS = ["Mr David Hall", "Mrs Joan Price", "Mr Alan Moss", "Ms Carla Webb", "Mr Ian Cole",
+          "Mrs Rita Shaw", "Mr Omar Reid", "Ms Tessa Ford", "Mr Hugh Lane", "Mrs Nina Park",
+          "Mr Rob Dunn", "Ms Erin Hale"]
+# Twelve variants: more than BAYES_MIN_LEARNED (10), so Bayes votes on the next one as well as
+# fuzzy. With four, only fuzzy voted, and its 7..10 put a variant at 31/32 min-hashes just
+# under the quarantine score of 10 (the test was fragile by construction).
+VARIANTS = [dict(amount="%d,%03d" % (31 + 3 * i, (i * 317) % 1000), agent=a, ref="PR-%04d" % (1182 + 1109 * i))
+            for i, a in enumerate(AGENTS)]
 NEW_VARIANT = dict(amount="57,300", agent="Mr Peter Grant", ref="PR-9952")
+# How far above Q the learned variant must land: a loaded machine changes timing, never
+# scores, so a margin this wide means a real regression, not noise.
+QUARANTINE_AT = 10
+REJECT_AT_FOR_TEST = 60
+MARGIN = 4
 
 
 def campaign_message(v, sender="release@pensions-desk.test"):
@@ -90,6 +100,10 @@ class SpamTest(unittest.TestCase):
                                make_message(subject="lunch", body="Lunch at noon?\r\n")))
         self.sink.wait_count(before + 1)
 
+    def quarantine_scores(self):
+        out = self.node.mx("quarantine", "list", "--json", check=True).stdout
+        return [float(x) for x in re.findall(r'"score":(-?[0-9.]+)', out)]
+
     def test_learned_campaign_variant_quarantined(self):
         d = tempfile.mkdtemp(prefix="mxcampaign-")
         for i, v in enumerate(VARIANTS):
@@ -101,18 +115,29 @@ class SpamTest(unittest.TestCase):
                                campaign_message(dict(NEW_VARIANT, ref="PR-0001"))))
         self.sink.wait_count(before_sink + 1)
         out = self.node.mx("learn", "--spam", d, check=True).stdout
-        self.assertIn("learned 4", out)
-        # learned while the node runs: the next variant is quarantined (no restart, no wait
-        # beyond the scan itself)
-        q = self.quarantined()
-        self.assertIsNone(send(self.node, "release@pensions-desk.test",
-                               campaign_message(NEW_VARIANT)))
-        # On a loaded machine the verdict may come from qmgr's rescan rather than at SMTP time.
-        wait_until(lambda: self.quarantined() > q, 60, what="the variant in quarantine")
-        self.assertEqual(len(self.sink.files()), before_sink + 1, "the variant was delivered")
+        self.assertIn("learned %d" % len(VARIANTS), out)
+        # Bayes and fuzzy together take the variant past R (15) too; this client rejects only
+        # at 60, so a confident verdict lands in quarantine and its margin over Q is visible.
+        self.node.mx("tenant", "set", "example", "--reject-at", str(REJECT_AT_FOR_TEST), check=True)
+        try:
+            # learned while the node runs: the next variant is quarantined (no restart)
+            q = self.quarantined()
+            wait_until(lambda: send(self.node, "release@pensions-desk.test",
+                                    campaign_message(NEW_VARIANT)) is None, 10, interval=0.5,
+                       what="the new reject level to be live")
+            # On a loaded machine the verdict may come from qmgr's rescan rather than at SMTP
+            # time; either way the same scanners give the same score.
+            wait_until(lambda: self.quarantined() > q, 60, what="the variant in quarantine")
+            self.assertEqual(len(self.sink.files()), before_sink + 1, "the variant was delivered")
+            scores = self.quarantine_scores()
+            self.assertTrue(scores, "no score in quarantine list")
+            self.assertGreaterEqual(max(scores), QUARANTINE_AT + MARGIN,
+                                    "the variant is not clearly above Q: %s" % scores)
+        finally:
+            self.node.mx("tenant", "set", "example", "--reject-at", "15", check=True)
         # unlearn takes it back: another variant is delivered again
         out = self.node.mx("learn", "--unlearn", d, check=True).stdout
-        self.assertIn("forgotten 4", out)
+        self.assertIn("forgotten %d" % len(VARIANTS), out)
         self.assertIsNone(send(self.node, "release@pensions-desk.test",
                                campaign_message(dict(NEW_VARIANT, ref="PR-7777", amount="12,000"))))
         self.sink.wait_count(before_sink + 2)
@@ -142,6 +167,84 @@ class SpamTest(unittest.TestCase):
             f.write("rule LOCAL_ZEBRA\ntarget body\nmatch /%s/i\nscore 50\ndesc test\n" % word)
         wait_until(lambda: send(self.node, "shop@store.test", msg) is not None, 15, interval=0.5,
                    what="the new rule to refuse the message")
+
+
+AUTOLEARN_WORD = "quantafrobnicator"
+
+
+def learned_counts(node):
+    out = node.mx("learn", "--stats", check=True).stdout
+    m = re.search(r"bayes: (\d+) spam, (\d+) ham learned", out)
+    if not m:
+        raise AssertionError("no counts in: %r" % out)
+    return int(m.group(1)), int(m.group(2))
+
+
+class AutolearnTest(unittest.TestCase):
+    """A campaign learned as spam (fuzzy) plus a local rule (rules): two scanners, 15 + 7..10
+    points, past reject (15) + the default margin (5) without Bayes. With bayes.autolearn = 1
+    the node learns it after its 5xx reply; with it off (the default) nothing is learned."""
+
+    def run_node(self, autolearn):
+        sink = Sink().start()
+        node = Node(config={"bayes.autolearn": "1"} if autolearn else None)
+        try:
+            node.add_tenant("example", "example.test", sink.route)
+            node.mx("learn", "--ham", ham_dir(12), check=True)
+            d = tempfile.mkdtemp(prefix="mxcampaign-")
+            for i, v in enumerate(VARIANTS[:4]):
+                with open(os.path.join(d, "%d.eml" % i), "wb") as f:
+                    f.write(campaign_message(v))
+            node.mx("learn", "--spam", d, check=True)
+            rules = os.path.join(node.home, "rules")
+            os.makedirs(rules, exist_ok=True)
+            with open(os.path.join(rules, "local.rules"), "w") as f:
+                f.write("rule LOCAL_AUTOLEARN\ntarget body\nmatch /%s/i\nscore 15\ndesc test\n"
+                        % AUTOLEARN_WORD)
+            node.start()
+            spam0, ham0 = learned_counts(node)
+            self.assertEqual((spam0, ham0), (4, 12))
+            body = CAMPAIGN.format(**NEW_VARIANT) + "Order code %s.\r\n" % AUTOLEARN_WORD
+            msg = make_message(sender="release@pensions-desk.test", subject="Your pension release",
+                               body=body)
+            r = send(node, "release@pensions-desk.test", msg)
+            self.assertIsNotNone(r, "the message was accepted")
+            self.assertEqual(r[0] // 100, 5, r)
+            # One scan worker (the test node's default) serves requests in order: once a later
+            # message is delivered, the learn that followed the 5xx has finished or never ran.
+            n = len(sink.files())
+            self.assertIsNone(send(node, "carol@sender.test", make_message(
+                sender="carol@sender.test", subject="minutes",
+                body="The minutes of Tuesday's meeting are attached to the wiki page.\r\n")))
+            sink.wait_count(n + 1)
+            return node, spam0, ham0
+        except BaseException:
+            node.stop(check=False)
+            node.cleanup()
+            raise
+        finally:
+            sink.stop()
+
+    def test_autolearn_on_learns_past_the_threshold(self):
+        node, spam0, ham0 = self.run_node(True)
+        try:
+            # the rejected message as spam; the plain one (0 points without Bayes, far under
+            # tag) as ham
+            wait_until(lambda: learned_counts(node) == (spam0 + 1, ham0 + 1), 20,
+                       what="the rejected message learned as spam, the plain one as ham")
+            self.assertIn("autolearn: learned as spam", node.log())
+        finally:
+            node.stop()
+            node.cleanup()
+
+    def test_autolearn_off_learns_nothing(self):
+        node, spam0, ham0 = self.run_node(False)
+        try:
+            self.assertEqual(learned_counts(node), (spam0, ham0))
+            self.assertNotIn("autolearn", node.log())
+        finally:
+            node.stop()
+            node.cleanup()
 
 
 class RulesCliTest(unittest.TestCase):

@@ -3,6 +3,7 @@
  * combination, clue selection) and the LMDB store: learn, duplicate learn, relearn to the
  * other class, unlearn back to nothing, and classification once both classes are trained.
  */
+#include "scan/autolearn.h"
 #include "scan/bayes.h"
 
 #include <errno.h>
@@ -57,8 +58,28 @@ static void test_combine(void **state)
 	for (int i = 0; i < 150; i++)
 		many[i] = 0.99;
 	assert_float_equal(bayes_combine(many, 150), 1.0, 1e-9);
-	/* pinned: three clues at 0.99 */
-	assert_float_equal(bayes_combine(spam, 3), 0.9999426420, 1e-9);
+	/* pinned: three clues at 0.99 (chi-squared 0.9999426420, the tie-break adds 7e-7) */
+	assert_float_equal(bayes_combine(spam, 3), 0.9999433088, 1e-9);
+}
+
+/* Strong evidence both ways: chi-squared alone says 0.5; the tie-break leans to the side whose
+ * tail is more extreme, by at most BAYES_TIE_WEIGHT (0.35). */
+static void test_combine_tie_break(void **state)
+{
+	double f[130];
+
+	(void)state;
+	for (int i = 0; i < 60; i++) {
+		f[i] = 0.99;
+		f[60 + i] = 0.01;
+	}
+	assert_float_equal(bayes_combine(f, 120), 0.5, 1e-9); /* balanced: still unsure */
+	for (int i = 120; i < 130; i++)
+		f[i] = 0.99;
+	assert_float_equal(bayes_combine(f, 130), 0.8027932731, 1e-9); /* 70 spam clues vs 60 */
+	for (int i = 0; i < 60; i++)
+		f[60 + i] = 0.001;
+	assert_float_equal(bayes_combine(f, 120), 0.1500819792, 1e-9); /* ham side stronger */
 }
 
 static void test_select_clues(void **state)
@@ -133,9 +154,52 @@ static void test_db_learn_cycle(void **state)
 	assert_int_equal(v.nclues, 3);
 	assert_int_equal(bayes_db_classify(db, hamtok, 3, NULL, 0, &v), 0);
 	assert_true(v.prob < 0.01);
+	/* class_of names what a digest was learned as (autolearn never overrides a person) */
+	assert_int_equal(bayes_db_class_of(db, d1, &prev), 0);
+	assert_int_equal(prev, BAYES_CLASS_SPAM);
+	assert_int_equal(bayes_db_class_of(db, d2, &prev), 0);
+	assert_int_equal(prev, BAYES_CLASS_HAM);
+	memset(d1, 0xee, sizeof d1);
+	assert_int_equal(bayes_db_class_of(db, d1, &prev), 0);
+	assert_int_equal(prev, BAYES_CLASS_NONE);
 	bayes_db_close(db);
 	snprintf(path, sizeof path, "rm -rf %s", dir);
 	assert_int_equal(system(path), 0);
+}
+
+/* Autolearn's decision on known cases, default policy (tag 5, reject 15), default margins. */
+static void test_autolearn_decide(void **state)
+{
+	const struct autolearn_conf on = {1, 5.0, 5.0}, off = {0, 5.0, 5.0};
+	static const struct {
+		double score;
+		unsigned agreeing;
+		int bayes, excluded, phish;
+		enum bayes_class want;
+	} cases[] = {
+		{25.0, 2, 0, 0, 0, BAYES_CLASS_SPAM},  /* far past reject, two scanners */
+		{20.0, 3, -1, 0, 1, BAYES_CLASS_SPAM}, /* exactly R + margin; phish counts as spam */
+		{19.9, 3, 1, 0, 0, BAYES_CLASS_NONE},  /* short of R + margin */
+		{1000.0, 1, 1, 0, 0, BAYES_CLASS_NONE}, /* one scanner alone (GTUBE): not enough */
+		{40.0, 2, 0, 1, 0, BAYES_CLASS_NONE},  /* listed / malware / unscanned */
+		{0.0, 0, 0, 0, 0, BAYES_CLASS_HAM},    /* far under tag, nobody against it */
+		{-3.0, 0, -1, 0, 0, BAYES_CLASS_HAM},
+		{0.5, 0, 0, 0, 0, BAYES_CLASS_NONE},   /* under tag, not far enough */
+		{0.0, 1, 0, 0, 0, BAYES_CLASS_NONE},   /* a scanner adds a point against it */
+		{-1.0, 0, 1, 0, 0, BAYES_CLASS_NONE},  /* Bayes says spam: not learned as ham */
+		{0.0, 0, 0, 0, 1, BAYES_CLASS_NONE},   /* phish verdict never learned as ham */
+		{-5.0, 0, 0, 1, 0, BAYES_CLASS_NONE},  /* allow-listed */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct autolearn_facts f = {cases[i].score, cases[i].agreeing, cases[i].bayes,
+					    cases[i].excluded, cases[i].phish, 5.0, 15.0};
+
+		if (autolearn_decide(&f, &on) != cases[i].want)
+			fail_msg("case %zu: want %d", i, (int)cases[i].want);
+		assert_int_equal(autolearn_decide(&f, &off), BAYES_CLASS_NONE);
+	}
 }
 
 static void test_digest(void **state)
@@ -157,9 +221,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_token_prob),   cmocka_unit_test(test_chi2q),
-		cmocka_unit_test(test_combine),      cmocka_unit_test(test_select_clues),
+		cmocka_unit_test(test_combine),      cmocka_unit_test(test_combine_tie_break),
+		cmocka_unit_test(test_select_clues),
 		cmocka_unit_test(test_score_map),    cmocka_unit_test(test_db_learn_cycle),
-		cmocka_unit_test(test_digest),
+		cmocka_unit_test(test_digest),       cmocka_unit_test(test_autolearn_decide),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

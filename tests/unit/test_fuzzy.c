@@ -56,6 +56,30 @@ static void test_sig_similarity(void **state)
 	assert_int_equal(fuzzy_sig_similarity(&a, &a2), FUZZY_NHASH);
 }
 
+/*
+ * Stored fingerprints must not change when the code gets faster: the seed table equals its
+ * formula, and the campaign text keeps the fingerprint the formula-per-slot code gave it
+ * (values taken from that code, 2026-11-28).
+ */
+static void test_sig_stable(void **state)
+{
+	struct fuzzy_sig a;
+
+	(void)state;
+	for (unsigned i = 0; i < FUZZY_NHASH; i++) {
+		uint64_t x = 0x9e3779b97f4a7c15ULL * (i + 1);
+
+		x ^= x >> 31;
+		x *= 0xbf58476d1ce4e5b9ULL;
+		x ^= x >> 27;
+		assert_true(fuzzy_slot_seed(i) == (x | 1));
+	}
+	assert_int_equal(fuzzy_sig_make(campaign, strlen(campaign), &a), 0);
+	assert_true(a.mh[0] == 0x073a4cebe323e1ebULL);
+	assert_true(a.mh[31] == 0x074a6e52fae522e5ULL);
+	assert_true(fuzzy_sig_id(&a) == 0xce1bb83b6224893aULL);
+}
+
 static void test_sig_short(void **state)
 {
 	struct fuzzy_sig s;
@@ -157,11 +181,75 @@ static void test_db(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/*
+ * The scanner's batched sightings (FUZZY_DB_DEFER): counted in the verdict at once, written
+ * when the batch is due, merged with a learning done in between by another handle (as
+ * `mxtower learn` in another process), and never lost at close.
+ */
+static void test_db_deferred(void **state)
+{
+	char dir[64] = "/tmp/test_fuzzy.XXXXXX", path[128];
+	struct fuzzy_sig a, b, c;
+	struct fuzzy_match m;
+	struct fuzzy_db *scan, *learn;
+	struct fuzzy_campaign rec;
+	uint64_t t = 1700000000, id;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/fuzzy.lmdb", dir);
+	scan = fuzzy_db_open(path, FUZZY_DB_DEFER);
+	learn = fuzzy_db_open(path, FUZZY_DB_SYNC);
+	assert_non_null(scan);
+	assert_non_null(learn);
+	fuzzy_sig_make(campaign, strlen(campaign), &a);
+	fuzzy_sig_make(variant, strlen(variant), &b);
+	fuzzy_sig_make(other, strlen(other), &c);
+	/* a new campaign: counted in the answer, not yet written */
+	assert_int_equal(fuzzy_db_text(scan, &a, "198.51.100.7", t, 1, &m), 0);
+	assert_false(m.found);
+	assert_int_equal(m.c.count, 1);
+	id = m.c.id;
+	assert_int_equal(fuzzy_campaign_get(learn, id, &rec), -ENOENT);
+	/* not due within the second; due after it */
+	assert_int_equal(fuzzy_db_flush_due(scan, t), 0);
+	assert_int_equal(fuzzy_campaign_get(learn, id, &rec), -ENOENT);
+	assert_int_equal(fuzzy_db_flush_due(scan, t + FUZZY_PENDING_AGE), 0);
+	assert_int_equal(fuzzy_campaign_get(learn, id, &rec), 0);
+	assert_int_equal(rec.count, 1);
+	assert_int_equal(rec.nips, 1);
+	/* learned elsewhere while a sighting waits: both survive the flush */
+	assert_int_equal(fuzzy_db_text(scan, &b, "198.51.100.8", t + 2, 1, &m), 0);
+	assert_true(m.found);
+	assert_int_equal(m.c.id, id);
+	assert_int_equal(m.c.count, 2);
+	assert_int_equal(fuzzy_db_learn_text(learn, &a, 1, +1), 0);
+	assert_int_equal(fuzzy_db_flush(scan), 0);
+	assert_int_equal(fuzzy_campaign_get(learn, id, &rec), 0);
+	assert_int_equal(rec.count, 2);
+	assert_int_equal(rec.spam, 1);
+	assert_int_equal(rec.nips, 2);
+	/* a full batch is written by the sighting that would overflow it */
+	for (unsigned i = 0; i < FUZZY_PENDING_MAX + 1; i++)
+		assert_int_equal(fuzzy_db_text(scan, &c, "198.51.100.9", t + 3, 1, &m), 0);
+	assert_int_equal(fuzzy_campaign_get(learn, m.c.id, &rec), 0);
+	assert_int_equal(rec.count, FUZZY_PENDING_MAX);
+	/* close writes the rest */
+	fuzzy_db_close(scan);
+	assert_int_equal(fuzzy_campaign_get(learn, m.c.id, &rec), 0);
+	assert_int_equal(rec.count, FUZZY_PENDING_MAX + 1);
+	fuzzy_db_close(learn);
+	snprintf(path, sizeof path, "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sig_similarity), cmocka_unit_test(test_sig_short),
+		cmocka_unit_test(test_sig_similarity), cmocka_unit_test(test_sig_stable),
+		cmocka_unit_test(test_sig_short),
 		cmocka_unit_test(test_windows),        cmocka_unit_test(test_db),
+		cmocka_unit_test(test_db_deferred),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
