@@ -26,5 +26,9 @@ int cmd_node(int argc, char **argv);       /* cli/node.c */
 
 /* True if argv has -h or --help; prints usage then. */
 int cli_wants_help(int argc, char **argv, const char *usage);
+/* Remove every FLAG from argv[1..]; true if there was one. */
+int cli_take_flag(int *argc, char **argv, const char *flag);
+/* Remove every "OPT VALUE" pair from argv[1..]; the last VALUE, or NULL. */
+const char *cli_take_opt(int *argc, char **argv, const char *opt);
 
 #endif

@@ -155,13 +155,7 @@ int cmd_quarantine(int argc, char **argv)
 	if (config_from_args(&cfg, &argc, argv) < 0)
 		return 2;
 	log_set_proc("quarantine");
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--json") == 0) {
-			json = 1;
-			memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof argv[0]);
-			argc--;
-			i--;
-		}
+	json = cli_take_flag(&argc, argv, "--json");
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return 2;

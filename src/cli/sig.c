@@ -165,13 +165,7 @@ int cmd_sig(int argc, char **argv)
 	if (config_from_args(&cfg, &argc, argv) < 0)
 		return 2;
 	log_set_proc("sig");
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--no-retro") == 0) {
-			retro = 0;
-			memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof argv[0]);
-			argc--;
-			i--;
-		}
+	retro = !cli_take_flag(&argc, argv, "--no-retro");
 	if (argc == 3 && strcmp(argv[1], "add") == 0)
 		return sig_add(&cfg, argv[2], retro);
 	if (argc == 2 && strcmp(argv[1], "list") == 0)

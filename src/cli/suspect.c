@@ -203,22 +203,8 @@ int cmd_suspect(int argc, char **argv)
 	if (config_from_args(&cfg, &argc, argv) < 0)
 		return 2;
 	log_set_proc("suspect");
-	for (int i = 1; i < argc; i++) {
-		int take = 0;
-
-		if (strcmp(argv[i], "--json") == 0) {
-			json = 1;
-			take = 1;
-		} else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
-			out = argv[i + 1];
-			take = 2;
-		}
-		if (take) {
-			memmove(&argv[i], &argv[i + take], (size_t)(argc - i - take + 1) * sizeof argv[0]);
-			argc -= take;
-			i--;
-		}
-	}
+	json = cli_take_flag(&argc, argv, "--json");
+	out = cli_take_opt(&argc, argv, "--out");
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return 2;

@@ -37,6 +37,15 @@ int json_key(struct buf *b, const char *key)
 	return rc == 0 ? buf_puts(b, ":") : rc;
 }
 
+int json_field(struct buf *b, const char *key, const char *value)
+{
+	int rc = buf_puts(b, ",");
+
+	if (rc == 0)
+		rc = json_key(b, key);
+	return rc == 0 ? json_str(b, value ? value : "") : rc;
+}
+
 static int json_copy(const char *p, size_t n, char *out, size_t outsz)
 {
 	if (n + 1 > outsz)

@@ -15,6 +15,8 @@ int json_strn(struct buf *b, const char *s, size_t len);
 int json_str(struct buf *b, const char *s);
 /* Append "key": (a quoted, escaped key and the colon). */
 int json_key(struct buf *b, const char *key);
+/* Append ,"key":"value" (value NULL as ""): one more member of an object already opened. */
+int json_field(struct buf *b, const char *key, const char *value);
 
 /*
  * Find the string value of "key" in a flat JSON object or the value of key= in a form body,

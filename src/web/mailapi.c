@@ -66,29 +66,22 @@ static int mailapi_msg(struct buf *b, const struct config *cfg, const struct que
 	if (rc == 0)
 		rc = json_str(b, m->id);
 	if (rc == 0)
-		rc = buf_puts(b, ",\"sender\":");
-	if (rc == 0)
-		rc = json_str(b, e->sender ? e->sender : "");
+		rc = json_field(b, "sender", e->sender);
 	if (rc == 0)
 		rc = buf_puts(b, ",\"recipients\":");
 	if (rc == 0)
 		rc = mailapi_rcpts(b, e);
 	if (rc == 0)
 		rc = buf_printf(b, ",\"time\":%" PRIu64 ",\"attempts\":%u,\"verdict\":\"%s\","
-				"\"score\":%.2f,\"size\":%" PRIu64 ",\"virus\":",
+				"\"score\":%.2f,\"size\":%" PRIu64,
 				e->arrival_sec, e->attempts, scan_verdict_name(e->verdict.verdict),
 				e->verdict.score, e->body_len);
 	if (rc == 0)
-		rc = json_str(b, e->verdict.virus);
+		rc = json_field(b, "virus", e->verdict.virus);
 	if (rc == 0)
-		rc = buf_puts(b, ",\"last_error\":");
-	if (rc == 0)
-		rc = json_str(b, e->last_error);
-	if (rc == 0 && reason != NULL) {
-		rc = buf_puts(b, ",\"reason\":");
-		if (rc == 0)
-			rc = json_str(b, reason);
-	}
+		rc = json_field(b, "last_error", e->last_error);
+	if (rc == 0 && reason != NULL)
+		rc = json_field(b, "reason", reason);
 	(void)cfg;
 	return rc == 0 ? buf_puts(b, "}") : rc;
 }
@@ -220,43 +213,28 @@ static void mailapi_stuck(struct web_state *w, struct web_reply *r)
 
 static int mailapi_track_json(struct buf *b, const struct tracking_record *t, int n)
 {
+	const char *strs[][2] = {{"recipients", t->rcpts}, {"tenant", t->tenant},
+				 {"client_ip", t->client_ip}, {"verdict", t->verdict}};
 	int rc = buf_puts(b, n ? ",{\"id\":" : "{\"id\":");
 
 	if (rc == 0)
 		rc = json_str(b, t->id);
 	if (rc == 0)
-		rc = buf_printf(b, ",\"time\":%" PRId64 ",\"sender\":", t->arrival);
+		rc = buf_printf(b, ",\"time\":%" PRId64, t->arrival);
 	if (rc == 0)
-		rc = json_str(b, t->sender);
+		rc = json_field(b, "sender", t->sender);
+	for (size_t i = 0; rc == 0 && i < sizeof strs / sizeof strs[0]; i++)
+		rc = json_field(b, strs[i][0], strs[i][1]);
 	if (rc == 0)
-		rc = buf_puts(b, ",\"recipients\":");
+		rc = buf_printf(b, ",\"score\":%.2f,\"size\":%" PRIu64, t->score, t->size);
 	if (rc == 0)
-		rc = json_str(b, t->rcpts);
-	if (rc == 0)
-		rc = buf_puts(b, ",\"tenant\":");
-	if (rc == 0)
-		rc = json_str(b, t->tenant);
-	if (rc == 0)
-		rc = buf_puts(b, ",\"client_ip\":");
-	if (rc == 0)
-		rc = json_str(b, t->client_ip);
-	if (rc == 0)
-		rc = buf_puts(b, ",\"verdict\":");
-	if (rc == 0)
-		rc = json_str(b, t->verdict);
-	if (rc == 0)
-		rc = buf_printf(b, ",\"score\":%.2f,\"size\":%" PRIu64 ",\"fate\":", t->score, t->size);
-	if (rc == 0)
-		rc = json_str(b, t->fate[0] ? t->fate : "queued");
+		rc = json_field(b, "fate", t->fate[0] ? t->fate : "queued");
 	if (rc == 0 && t->nevents > 0) {
 		const struct tracking_event *e = &t->events[t->nevents - 1];
-		rc = buf_puts(b, ",\"last_attempt\":");
+
+		rc = json_field(b, "last_attempt", e->result);
 		if (rc == 0)
-			rc = json_str(b, e->result);
-		if (rc == 0)
-			rc = buf_puts(b, ",\"reply\":");
-		if (rc == 0)
-			rc = json_str(b, e->reply);
+			rc = json_field(b, "reply", e->reply);
 	}
 	return rc == 0 ? buf_puts(b, "}") : rc;
 }

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MXTOWER = os.environ.get("MXTOWER", os.path.join(ROOT, "build", "asan", "mxtower"))
@@ -325,3 +326,25 @@ class Node:
 
     def cleanup(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def sink_header(raw, name):
+    """The <address> of the sink's X-Sink-NAME header (Rcpt-To, Mail-From) in raw, or None."""
+    m = re.search(rb"^X-Sink-" + name.encode() + rb": <([^>]*)>", raw, re.M)
+    return m.group(1).decode() if m else None
+
+
+class NodeCase(unittest.TestCase):
+    """A test case whose tests start their own node (self.node) and sinks (self.sinks); both
+    are stopped after each test, whatever happened."""
+
+    def setUp(self):
+        self.sinks = []
+        self.node = None
+
+    def tearDown(self):
+        if self.node:
+            self.node.stop()
+            self.node.cleanup()
+        for s in self.sinks:
+            s.stop()

@@ -16,32 +16,20 @@ import subprocess
 import time
 import unittest
 
-from mxtest import Node, Sink, make_message, wait_until
+from mxtest import Node, NodeCase, Sink, sink_header, make_message, wait_until
 
 SMTP_SOURCE = "/usr/sbin/smtp-source"
 
 
 def rcpt_of(raw):
-    m = re.search(rb"^X-Sink-Rcpt-To: <([^>]*)>", raw, re.M)
-    return m.group(1).decode() if m else None
+    return sink_header(raw, "Rcpt-To")
 
 
 def mail_from_of(raw):
-    m = re.search(rb"^X-Sink-Mail-From: <([^>]*)>", raw, re.M)
-    return m.group(1).decode() if m else None
+    return sink_header(raw, "Mail-From")
 
 
-class DeliveryTest(unittest.TestCase):
-    def setUp(self):
-        self.sinks = []
-        self.node = None
-
-    def tearDown(self):
-        if self.node:
-            self.node.stop()
-            self.node.cleanup()
-        for s in self.sinks:
-            s.stop()
+class DeliveryTest(NodeCase):
 
     def start(self, sink, config=None):
         self.sinks.append(sink.start())

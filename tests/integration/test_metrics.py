@@ -4,8 +4,8 @@ import re
 import subprocess
 import unittest
 
-from mxtest import Node, Sink, make_message, wait_until
-from webhttp import request, wait_web
+from mxtest import make_message, wait_until
+from webhttp import request, web_node, web_node_stop
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$')
 
@@ -26,18 +26,11 @@ def parse(text):
 class MetricsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.sink = Sink().start()
-        cls.node = Node(config={"node.datacentre": "ams-1"})
-        cls.node.add_tenant("acme", "example.test", cls.sink.route)
-        cls.node.start()
-        cls.token = cls.node.token()
-        wait_web(cls.node, cls.token)
+        cls.sink, cls.node, cls.token = web_node({"node.datacentre": "ams-1"})
 
     @classmethod
     def tearDownClass(cls):
-        cls.node.stop()
-        cls.sink.stop()
-        cls.node.cleanup()
+        web_node_stop(cls.sink, cls.node)
 
     def scrape(self):
         r = request(self.node.http_port, "GET", "/metrics", token=self.token)

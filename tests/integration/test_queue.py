@@ -15,25 +15,14 @@ import os
 import re
 import unittest
 
-from mxtest import Node, Sink, free_port, make_message, wait_until
+from mxtest import Node, NodeCase, Sink, sink_header, free_port, make_message, wait_until
 
 
 def rcpt_of(raw):
-    m = re.search(rb"^X-Sink-Rcpt-To: <([^>]*)>", raw, re.M)
-    return m.group(1).decode() if m else None
+    return sink_header(raw, "Rcpt-To")
 
 
-class QueueTest(unittest.TestCase):
-    def setUp(self):
-        self.sinks = []
-        self.node = None
-
-    def tearDown(self):
-        if self.node:
-            self.node.stop()
-            self.node.cleanup()
-        for s in self.sinks:
-            s.stop()
+class QueueTest(NodeCase):
 
     def node_with_dead_route(self, config=None):
         """A node whose tenant route has nobody listening yet; returns (node, sink-to-be)."""

@@ -7,7 +7,7 @@ import os
 import unittest
 
 from mxtest import Node, Sink, make_message, wait_until
-from webhttp import request, get_json, status, wait_colour, wait_web
+from webhttp import request, get_json, status, wait_colour, wait_web, web_node, web_node_stop
 
 API_GETS = ["/api/v1/status", "/api/v1/nodes", "/api/v1/history", "/api/v1/history?res=1m",
             "/metrics", "/api/v1/quarantine", "/api/v1/stuck", "/api/v1/tracking?q=x",
@@ -17,18 +17,11 @@ API_GETS = ["/api/v1/status", "/api/v1/nodes", "/api/v1/history", "/api/v1/histo
 class WebTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.sink = Sink().start()
-        cls.node = Node(config={"node.spec_msgs": "1000"})
-        cls.node.add_tenant("acme", "example.test", cls.sink.route)
-        cls.node.start()
-        cls.token = cls.node.token()
-        wait_web(cls.node, cls.token)
+        cls.sink, cls.node, cls.token = web_node({"node.spec_msgs": "1000"})
 
     @classmethod
     def tearDownClass(cls):
-        cls.node.stop()
-        cls.sink.stop()
-        cls.node.cleanup()
+        web_node_stop(cls.sink, cls.node)
 
     def port(self):
         return self.node.http_port

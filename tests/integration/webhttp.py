@@ -61,6 +61,25 @@ def wait_colour(node, token, colour, timeout=60, reason=None):
     return wait_until(check, timeout, 0.25, what="colour %s (%s)" % (colour, reason))
 
 
+def web_node(config):
+    """A started node (with config) whose tenant acme (example.test) is routed to a started
+    sink, with its web process answering: (sink, node, token)."""
+    from mxtest import Node, Sink
+    sink = Sink().start()
+    node = Node(config=config)
+    node.add_tenant("acme", "example.test", sink.route)
+    node.start()
+    token = node.token()
+    wait_web(node, token)
+    return sink, node, token
+
+
+def web_node_stop(sink, node):
+    node.stop()
+    sink.stop()
+    node.cleanup()
+
+
 def wait_web(node, token, timeout=30):
     """Wait until the web process answers the API."""
     return wait_until(lambda: request(node.http_port, "GET", "/api/v1/nodes", token=token).status == 200,
