@@ -74,7 +74,8 @@ static int auth_from_domain(const char *v, char *out, size_t outsz)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		char c = at[i];
-		if (c <= ' ' || c == '>' || c == '<' || c == ';' || c == '"' || (unsigned char)c >= 0x7f)
+		if (c <= ' ' || c == '>' || c == '<' || c == ';' || c == '"' ||
+		    (unsigned char)c >= 0x7f)
 			return -1;
 		out[i] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
 	}
@@ -88,13 +89,16 @@ static void spf_symbol(struct scan_result *res, const struct spf_outcome *o)
 		const char *name;
 		double score;
 	} t[] = {
-	    [SPF_NONE] = {"SPF_NONE", 0},           [SPF_NEUTRAL] = {"SPF_NEUTRAL", 0},
-	    [SPF_PASS] = {"SPF_PASS", -0.2},        [SPF_FAIL] = {"SPF_FAIL", 1.0},
-	    [SPF_SOFTFAIL] = {"SPF_SOFTFAIL", 0.5}, [SPF_TEMPERROR] = {"SPF_TEMPERROR", 0},
+	    [SPF_NONE] = {"SPF_NONE", 0},
+	    [SPF_NEUTRAL] = {"SPF_NEUTRAL", 0},
+	    [SPF_PASS] = {"SPF_PASS", -0.2},
+	    [SPF_FAIL] = {"SPF_FAIL", 1.0},
+	    [SPF_SOFTFAIL] = {"SPF_SOFTFAIL", 0.5},
+	    [SPF_TEMPERROR] = {"SPF_TEMPERROR", 0},
 	    [SPF_PERMERROR] = {"SPF_PERMERROR", 0.3},
 	};
 	scan_add_symbol(res, t[o->result].name, t[o->result].score, "%.60s: %.90s", o->domain,
-			o->why);
+	                o->why);
 }
 
 static int auth_scan(struct scan_task *t)
@@ -133,7 +137,7 @@ static int auth_scan(struct scan_task *t)
 			if (h->name.len == 4 && strncasecmp(h->name.p, "From", 4) == 0) {
 				if (nfrom++ == 0 && h->value)
 					have_from = auth_from_domain(h->value, from_dom,
-								     sizeof from_dom) == 0;
+					                             sizeof from_dom) == 0;
 			}
 	}
 	int dkim_fail = 0, dkim_temp = 0, dkim_perm = 0;
@@ -148,12 +152,18 @@ static int auth_scan(struct scan_task *t)
 		scan_add_symbol(t->res, "DKIM_PASS", -0.2, "d=%.60s s=%.40s", pass_d[0], dk[0].s);
 	else if (dkim_fail || dkim_perm || dkim_temp) {
 		unsigned i = 0;
-		while (i + 1 < ndk && dk[i].status != (dkim_fail ? DKIM_FAIL : dkim_temp ? DKIM_TEMPERROR : DKIM_PERMERROR))
+		while (i + 1 < ndk && dk[i].status != (dkim_fail   ? DKIM_FAIL
+		                                       : dkim_temp ? DKIM_TEMPERROR
+		                                                   : DKIM_PERMERROR))
 			i++;
 		scan_add_symbol(t->res,
-				dkim_fail ? "DKIM_FAIL" : dkim_temp ? "DKIM_TEMPERROR" : "DKIM_PERMERROR",
-				dkim_fail ? 1.0 : dkim_temp ? 0 : 0.1, "d=%.60s: %.70s", dk[i].d,
-				dk[i].why);
+		                dkim_fail   ? "DKIM_FAIL"
+		                : dkim_temp ? "DKIM_TEMPERROR"
+		                            : "DKIM_PERMERROR",
+		                dkim_fail   ? 1.0
+		                : dkim_temp ? 0
+		                            : 0.1,
+		                "d=%.60s: %.70s", dk[i].d, dk[i].why);
 	}
 
 	memset(&dm, 0, sizeof dm);
@@ -170,18 +180,19 @@ static int auth_scan(struct scan_task *t)
 		switch (dm.result) {
 		case DMARC_PASS:
 			scan_add_symbol(t->res, "DMARC_PASS", -0.5, "%.100s (%s aligned)", from_dom,
-					dm.dkim_aligned ? "dkim" : "spf");
+			                dm.dkim_aligned ? "dkim" : "spf");
 			break;
 		case DMARC_FAIL:
 			scan_add_symbol(t->res, "DMARC_FAIL", 1.0, "%.100s p=%s", from_dom,
-					dmarc_policy_name(dm.asked));
+			                dmarc_policy_name(dm.asked));
 			if (dm.policy == DMARC_P_REJECT)
 				scan_add_symbol(t->res, "DMARC_POLICY_REJECT", 15.0,
-						"%.100s asks to reject unauthenticated mail", from_dom);
+				                "%.100s asks to reject unauthenticated mail",
+				                from_dom);
 			else if (dm.policy == DMARC_P_QUARANTINE)
 				scan_add_symbol(t->res, "DMARC_POLICY_QUARANTINE", 10.0,
-						"%.100s asks to quarantine unauthenticated mail",
-						from_dom);
+				                "%.100s asks to quarantine unauthenticated mail",
+				                from_dom);
 			break;
 		case DMARC_TEMPERROR:
 			scan_add_symbol(t->res, "DMARC_TEMPERROR", 0, "%.100s", from_dom);
@@ -201,9 +212,10 @@ static int auth_scan(struct scan_task *t)
 		o += (size_t)snprintf(ar + o, sizeof ar - o, "; dkim=none");
 	for (unsigned i = 0; i < ndk && o < sizeof ar; i++)
 		o += (size_t)snprintf(ar + o, sizeof ar - o, "; dkim=%s header.d=%.40s",
-				      dkim_status_name(dk[i].status), dk[i].d[0] ? dk[i].d : "?");
+		                      dkim_status_name(dk[i].status), dk[i].d[0] ? dk[i].d : "?");
 	if (o < sizeof ar)
-		o += (size_t)snprintf(ar + o, sizeof ar - o, "; dmarc=%s", dmarc_result_name(dm.result));
+		o += (size_t)snprintf(ar + o, sizeof ar - o, "; dmarc=%s",
+		                      dmarc_result_name(dm.result));
 	if (o < sizeof ar && from_dom[0])
 		snprintf(ar + o, sizeof ar - o, " header.from=%.60s", from_dom);
 	scan_add_symbol(t->res, "AUTH_RESULTS", 0, "%s", ar);

@@ -30,8 +30,14 @@ const char *dkim_status_name(enum dkim_status s)
 	return (unsigned)s < 4 ? n[s] : "?";
 }
 
-static int is_wsp(char c) { return c == ' ' || c == '\t'; }
-static int is_fws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+static int is_wsp(char c)
+{
+	return c == ' ' || c == '\t';
+}
+static int is_fws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 /* A copy of (p, n) without any folding whitespace (b=, bh=, p= values). */
 static const char *dkim_nows(struct arena *a, const char *p, size_t n)
@@ -124,7 +130,7 @@ static int dkim_u64(const char *v, size_t vn, uint64_t *out)
 static int sig_tag(void *vctx, const char *k, size_t kn, const char *v, size_t vn)
 {
 	static const char *const known[] = {"v", "a", "b", "bh", "c", "d", "h",
-					    "i", "l", "q", "s", "t", "x", "z"};
+	                                    "i", "l", "q", "s",  "t", "x", "z"};
 	struct sig_ctx *c = vctx;
 	struct dkim_sig *s = c->s;
 	uint64_t u;
@@ -216,7 +222,7 @@ badc:
 }
 
 int dkim_sig_parse(const char *p, size_t len, struct arena *a, struct dkim_sig *out,
-		   const char **why)
+                   const char **why)
 {
 	struct sig_ctx c = {a, out, 0, 0, 0, 0, NULL};
 
@@ -481,8 +487,9 @@ struct dkim_field {
 };
 
 static enum dkim_status dkim_check_one(const struct dkim_sig *sig, const struct dkim_key *key,
-				       struct dkim_field *f, unsigned nf, const struct dkim_field *self,
-				       const char *body, size_t blen, size_t cap, const char **why)
+                                       struct dkim_field *f, unsigned nf,
+                                       const struct dkim_field *self, const char *body, size_t blen,
+                                       size_t cap, const char **why)
 {
 	struct buf cb, hd, kb, sb, bhb;
 	unsigned char dig[SHA256_DIGEST_LENGTH];
@@ -562,7 +569,7 @@ static enum dkim_status dkim_check_one(const struct dkim_sig *sig, const struct 
 	}
 	if (key->ed25519) {
 		if (kb.len != 32 || !(pkey = EVP_PKEY_new_raw_public_key(
-					  EVP_PKEY_ED25519, NULL, (unsigned char *)kb.p, 32))) {
+		                          EVP_PKEY_ED25519, NULL, (unsigned char *)kb.p, 32))) {
 			*why = "bad ed25519 key";
 			goto out;
 		}
@@ -590,7 +597,7 @@ static enum dkim_status dkim_check_one(const struct dkim_sig *sig, const struct 
 	} else {
 		ok = EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pkey) == 1 &&
 		     EVP_DigestVerify(md, (unsigned char *)sb.p, sb.len,
-				      (const unsigned char *)(hd.p ? hd.p : ""), hd.len) == 1;
+		                      (const unsigned char *)(hd.p ? hd.p : ""), hd.len) == 1;
 	}
 	if (ok) {
 		st = DKIM_PASS;
@@ -620,7 +627,7 @@ out:
 #define DKIM_MAX_FIELDS 512 /* header fields considered; a message with more is not signed */
 
 unsigned dkim_verify(const struct auth_dns *dns, struct arena *a, const struct mime_part *root,
-		     const char *msg, size_t len, struct dkim_result *out, unsigned max)
+                     const char *msg, size_t len, struct dkim_result *out, unsigned max)
 {
 	struct dkim_field *f;
 	unsigned nf = 0, nsig = 0;
@@ -701,7 +708,7 @@ unsigned dkim_verify(const struct auth_dns *dns, struct arena *a, const struct m
 		    q[k].ans.status == DNS_LIMIT) {
 			r->status = DKIM_TEMPERROR;
 			snprintf(r->why, sizeof r->why, "key lookup: %s",
-				 dns_status_name(q[k].ans.status));
+			         dns_status_name(q[k].ans.status));
 			continue;
 		}
 		for (unsigned j = 0; q[k].ans.status == DNS_OK && j < q[k].ans.n && !found; j++)
@@ -711,8 +718,8 @@ unsigned dkim_verify(const struct auth_dns *dns, struct arena *a, const struct m
 			snprintf(r->why, sizeof r->why, "no key");
 			continue;
 		}
-		r->status = dkim_check_one(&sigs[i], &key, f, nf, &f[sigfield[i]], body, blen, cap,
-					   &why);
+		r->status =
+		    dkim_check_one(&sigs[i], &key, f, nf, &f[sigfield[i]], body, blen, cap, &why);
 		snprintf(r->why, sizeof r->why, "%s", why);
 	}
 	return nsig;

@@ -26,24 +26,24 @@ enum dkim_alg { DKIM_RSA_SHA256, DKIM_ED25519_SHA256 };
 struct dkim_sig {
 	enum dkim_alg alg;
 	int hdr_relaxed, body_relaxed;
-	const char *d, *s, *i;   /* arena strings */
-	const char *b;            /* base64 signature, spaces removed */
-	const char *bh;           /* base64 body hash, spaces removed */
+	const char *d, *s, *i; /* arena strings */
+	const char *b;         /* base64 signature, spaces removed */
+	const char *bh;        /* base64 body hash, spaces removed */
 	const char *h[DKIM_MAX_H];
 	unsigned nh;
 	int has_l;
 	uint64_t l;
-	int64_t t, x;             /* -1 when absent */
+	int64_t t, x; /* -1 when absent */
 };
 
 /* Parse a DKIM-Signature value (the raw text after the colon). 0 or -EINVAL with why set. */
 int dkim_sig_parse(const char *p, size_t len, struct arena *a, struct dkim_sig *out,
-		   const char **why);
+                   const char **why);
 
 struct dkim_key {
-	int ed25519;            /* k=ed25519, else rsa */
-	const char *p;          /* base64 key, spaces removed; "" = revoked */
-	int sha256_ok;          /* h= absent or lists sha256 */
+	int ed25519;   /* k=ed25519, else rsa */
+	const char *p; /* base64 key, spaces removed; "" = revoked */
+	int sha256_ok; /* h= absent or lists sha256 */
 };
 /* Parse a key record (TXT at s._domainkey.d). 0 or -EINVAL. */
 int dkim_key_parse(const char *txt, struct arena *a, struct dkim_key *out);
@@ -64,7 +64,7 @@ struct dkim_result {
 
 /* Verify up to max (<= DKIM_MAX_SIGS) signatures of the message; returns how many were found. */
 unsigned dkim_verify(const struct auth_dns *dns, struct arena *a, const struct mime_part *root,
-		     const char *msg, size_t len, struct dkim_result *out, unsigned max);
+                     const char *msg, size_t len, struct dkim_result *out, unsigned max);
 
 const char *dkim_status_name(enum dkim_status s);
 

@@ -13,17 +13,14 @@
 /* Multi-label public suffixes under which organisations register (a small, documented subset
  * of the Public Suffix List; single labels such as "com" or "de" need no entry). */
 static const char *const dmarc_suffixes[] = {
-    "co.uk", "org.uk", "ac.uk", "gov.uk", "ltd.uk", "plc.uk", "me.uk", "net.uk",
-    "com.au", "net.au", "org.au", "edu.au", "gov.au",
-    "co.nz", "org.nz", "net.nz",
-    "co.jp", "ne.jp", "or.jp", "ac.jp", "go.jp",
-    "co.kr", "or.kr",
-    "com.br", "net.br", "org.br", "gov.br",
-    "com.cn", "net.cn", "org.cn", "gov.cn",
-    "co.in", "net.in", "org.in", "gov.in",
-    "com.mx", "org.mx", "com.ar", "com.tr", "com.tw", "com.hk", "com.sg", "com.my",
-    "co.za", "org.za", "co.il", "co.id", "or.id", "com.ua", "com.pl",
-    "github.io", "blogspot.com", "appspot.com", "herokuapp.com",
+    "co.uk",  "org.uk",    "ac.uk",        "gov.uk",      "ltd.uk",        "plc.uk", "me.uk",
+    "net.uk", "com.au",    "net.au",       "org.au",      "edu.au",        "gov.au", "co.nz",
+    "org.nz", "net.nz",    "co.jp",        "ne.jp",       "or.jp",         "ac.jp",  "go.jp",
+    "co.kr",  "or.kr",     "com.br",       "net.br",      "org.br",        "gov.br", "com.cn",
+    "net.cn", "org.cn",    "gov.cn",       "co.in",       "net.in",        "org.in", "gov.in",
+    "com.mx", "org.mx",    "com.ar",       "com.tr",      "com.tw",        "com.hk", "com.sg",
+    "com.my", "co.za",     "org.za",       "co.il",       "co.id",         "or.id",  "com.ua",
+    "com.pl", "github.io", "blogspot.com", "appspot.com", "herokuapp.com",
 };
 
 const char *dmarc_result_name(enum dmarc_result r)
@@ -148,7 +145,8 @@ int dmarc_org_domain(const char *d, char *out, size_t outsz)
 	/* The longest listed suffix that d ends with at a label boundary. */
 	for (i = 0; i < sizeof dmarc_suffixes / sizeof dmarc_suffixes[0]; i++) {
 		size_t sl = strlen(dmarc_suffixes[i]);
-		if (n > sl && low[n - sl - 1] == '.' && strcmp(low + n - sl, dmarc_suffixes[i]) == 0)
+		if (n > sl && low[n - sl - 1] == '.' &&
+		    strcmp(low + n - sl, dmarc_suffixes[i]) == 0)
 			if (!suffix_start || low + n - sl < suffix_start)
 				suffix_start = low + n - sl;
 	}
@@ -185,7 +183,7 @@ int dmarc_aligned(const char *a, const char *b, char mode)
 
 /* Look for exactly one valid record at _dmarc.<d>: 1 found, 0 none, -1 temporary error. */
 static int dmarc_fetch(const struct auth_dns *dns, struct arena *a, const char *d,
-		       struct dmarc_record *rec)
+                       struct dmarc_record *rec)
 {
 	char name[300];
 	struct dns_query q = {name, DNS_T_TXT, {0}};
@@ -213,7 +211,7 @@ static int dmarc_fetch(const struct auth_dns *dns, struct arena *a, const char *
 }
 
 void dmarc_check(const struct auth_dns *dns, struct arena *a, const struct dmarc_input *in,
-		 struct dmarc_outcome *out)
+                 struct dmarc_outcome *out)
 {
 	struct dmarc_record rec;
 	char org[256];
@@ -243,7 +241,8 @@ void dmarc_check(const struct auth_dns *dns, struct arena *a, const struct dmarc
 	}
 	out->spf_aligned = in->spf_pass && dmarc_aligned(in->spf_domain, in->from_domain, rec.aspf);
 	for (unsigned i = 0; i < in->ndkim && !out->dkim_aligned; i++)
-		out->dkim_aligned = dmarc_aligned(in->dkim_pass_domains[i], in->from_domain, rec.adkim);
+		out->dkim_aligned =
+		    dmarc_aligned(in->dkim_pass_domains[i], in->from_domain, rec.adkim);
 	out->asked = sub ? rec.sp : rec.p;
 	if (out->spf_aligned || out->dkim_aligned) {
 		out->result = DMARC_PASS;

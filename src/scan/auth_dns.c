@@ -23,12 +23,18 @@
 const char *dns_status_name(enum dns_status s)
 {
 	switch (s) {
-	case DNS_OK: return "ok";
-	case DNS_NXDOMAIN: return "nxdomain";
-	case DNS_NODATA: return "nodata";
-	case DNS_TEMPFAIL: return "tempfail";
-	case DNS_TIMEOUT: return "timeout";
-	case DNS_LIMIT: return "limit";
+	case DNS_OK:
+		return "ok";
+	case DNS_NXDOMAIN:
+		return "nxdomain";
+	case DNS_NODATA:
+		return "nodata";
+	case DNS_TEMPFAIL:
+		return "tempfail";
+	case DNS_TIMEOUT:
+		return "timeout";
+	case DNS_LIMIT:
+		return "limit";
 	}
 	return "?";
 }
@@ -83,7 +89,7 @@ static uint32_t dns_min_ttl(const unsigned char *abuf, int alen)
 }
 
 static int dns_parse_addrs(int type, const unsigned char *abuf, int alen, struct arena *a,
-			   struct dns_answer *out)
+                           struct dns_answer *out)
 {
 	int n = DNS_MAX_RR, r;
 
@@ -119,7 +125,7 @@ static int dns_parse_addrs(int type, const unsigned char *abuf, int alen, struct
 }
 
 static int dns_parse_txt(const unsigned char *abuf, int alen, struct arena *a,
-			 struct dns_answer *out)
+                         struct dns_answer *out)
 {
 	struct ares_txt_ext *txt = NULL, *t;
 	unsigned n = 0;
@@ -170,7 +176,7 @@ static int dns_parse_txt(const unsigned char *abuf, int alen, struct arena *a,
 }
 
 static int dns_parse_mx(const unsigned char *abuf, int alen, struct arena *a,
-			struct dns_answer *out)
+                        struct dns_answer *out)
 {
 	struct ares_mx_reply *mx = NULL, *m;
 	unsigned n = 0;
@@ -197,7 +203,7 @@ static int dns_parse_mx(const unsigned char *abuf, int alen, struct arena *a,
 }
 
 static int dns_parse_ptr(const unsigned char *abuf, int alen, struct arena *a,
-			 struct dns_answer *out)
+                         struct dns_answer *out)
 {
 	struct hostent *he = NULL;
 	unsigned char dummy[16] = {0};
@@ -222,7 +228,7 @@ static int dns_parse_ptr(const unsigned char *abuf, int alen, struct arena *a,
 }
 
 int dns_answer_parse(int type, const unsigned char *abuf, int alen, struct arena *a,
-		     struct dns_answer *out)
+                     struct dns_answer *out)
 {
 	int r;
 
@@ -308,7 +314,7 @@ int dns_reverse_name(const struct dns_addr *addr, const char *suffix, char *out,
 
 	if (addr->af == AF_INET) {
 		w = snprintf(out, outsz, "%u.%u.%u.%u.%s", addr->a[3], addr->a[2], addr->a[1],
-			     addr->a[0], suffix);
+		             addr->a[0], suffix);
 		return w < 0 || (size_t)w >= outsz ? -ENOSPC : 0;
 	}
 	if (outsz < 64 + strlen(suffix) + 1)

@@ -49,8 +49,8 @@ struct dns_answer {
 };
 
 struct dns_query {
-	const char *name; /* no trailing dot needed */
-	int type;         /* DNS_T_* */
+	const char *name;      /* no trailing dot needed */
+	int type;              /* DNS_T_* */
 	struct dns_answer ans; /* filled by the lookup, in the caller's arena */
 };
 
@@ -70,11 +70,12 @@ struct auth_dns {
  * for a malformed packet (out->status DNS_TEMPFAIL). Outside input: fuzzed (fuzz_dns).
  */
 int dns_answer_parse(int type, const unsigned char *abuf, int alen, struct arena *a,
-		     struct dns_answer *out);
+                     struct dns_answer *out);
 
 /* Limits of one message's lookups. */
-#define DNS_MAX_QUERIES_PER_MSG 64 /* SPF's 10 terms x (MX 10) is capped apart; DKIM, DMARC,
-                                     DNSBL zones need a handful each */
+#define DNS_MAX_QUERIES_PER_MSG                                                                    \
+	64 /* SPF's 10 terms x (MX 10) is capped apart; DKIM, DMARC,                               \
+	     DNSBL zones need a handful each */
 
 struct resolver;
 
@@ -103,6 +104,5 @@ int dns_addr_parse(const char *s, struct dns_addr *out);
 /* The reverse-lookup name of addr under suffix ("in-addr.arpa", "ip6.arpa", or a DNSBL zone):
  * "4.3.2.1.zone" or 32 nibbles. 0 or -ENOSPC. */
 int dns_reverse_name(const struct dns_addr *addr, const char *suffix, char *out, size_t outsz);
-
 
 #endif

@@ -80,7 +80,8 @@ static void dnsbl_parse_list(const char *list, int domains)
 		char *sc, *codes;
 
 		if (nzones >= DNSBL_MAX_ZONES) {
-			log_warn("dnsbl: more than %d zones; the rest are ignored", DNSBL_MAX_ZONES);
+			log_warn("dnsbl: more than %d zones; the rest are ignored",
+			         DNSBL_MAX_ZONES);
 			return;
 		}
 		memset(z, 0, sizeof *z);
@@ -93,8 +94,8 @@ static void dnsbl_parse_list(const char *list, int domains)
 			if ((codes = strchr(sc, ':')) != NULL) {
 				*codes++ = '\0';
 				if (dnsbl_codes(codes, z->codes) < 0) {
-					log_warn("dnsbl: bad codes \"%s\" for %s; zone ignored", codes,
-						 tok);
+					log_warn("dnsbl: bad codes \"%s\" for %s; zone ignored",
+					         codes, tok);
 					continue;
 				}
 			}
@@ -142,7 +143,7 @@ static void dnsbl_symbol_name(char *out, size_t n, const char *prefix, const cha
 
 /* Judge one answer: 1 listed (code in *code), 0 not, -1 error (detail in why). */
 int dnsbl_judge(const struct dns_answer *ans, const unsigned char *codes, unsigned char *code,
-		char *why, size_t whysz)
+                char *why, size_t whysz)
 {
 	int listed = 0;
 
@@ -240,7 +241,8 @@ static int dnsbl_scan(struct scan_task *t)
 
 		if (r < 0) {
 			if (errors++ == 0)
-				scan_add_symbol(t->res, "DNSBL_ERROR", 0, "%.80s: %s", z->zone, why);
+				scan_add_symbol(t->res, "DNSBL_ERROR", 0, "%.80s: %s", z->zone,
+				                why);
 			continue;
 		}
 		if (r == 0)

@@ -12,6 +12,6 @@
  * answer outside 127/8, a failed lookup), with why set.
  */
 int dnsbl_judge(const struct dns_answer *ans, const unsigned char *codes, unsigned char *code,
-		char *why, size_t whysz);
+                char *why, size_t whysz);
 
 #endif

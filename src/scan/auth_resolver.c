@@ -115,7 +115,7 @@ static int hook_connect(ares_socket_t fd, const struct sockaddr *sa, ares_sockle
 }
 
 static ares_ssize_t hook_recvfrom(ares_socket_t fd, void *p, size_t n, int fl,
-				  struct sockaddr *from, ares_socklen_t *flen, void *ud)
+                                  struct sockaddr *from, ares_socklen_t *flen, void *ud)
 {
 	return recvfrom(fd, p, n, fl, from, flen);
 }
@@ -126,7 +126,7 @@ static ares_ssize_t hook_sendv(ares_socket_t fd, const struct iovec *iov, int n,
 }
 
 static const struct ares_socket_functions resolver_hooks = {
-	hook_socket, hook_close, hook_connect, hook_recvfrom, hook_sendv,
+    hook_socket, hook_close, hook_connect, hook_recvfrom, hook_sendv,
 };
 
 /* ---- set-up ---- */
@@ -157,7 +157,8 @@ static struct resolver *resolver_new(const char *spec)
 		sl = sizeof(struct sockaddr_in6);
 		snprintf(csv, sizeof csv, "[%s]:%u", host, port);
 	} else {
-		log_warn("dns: resolver address \"%s\" is not an IP address; DNS checks are off", host);
+		log_warn("dns: resolver address \"%s\" is not an IP address; DNS checks are off",
+		         host);
 		return NULL;
 	}
 	r = calloc(1, sizeof *r);
@@ -168,7 +169,7 @@ static struct resolver *resolver_new(const char *spec)
 	r->pre_fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (r->pre_fd < 0 || connect(r->pre_fd, (struct sockaddr *)&ss, sl) != 0) {
 		log_warn("dns: cannot open a socket to %s: %s; DNS checks are off", spec,
-			 strerror(errno));
+		         strerror(errno));
 		goto fail;
 	}
 	if ((st = ares_library_init(ARES_LIB_INIT_ALL)) != ARES_SUCCESS) {
@@ -245,8 +246,14 @@ void resolver_begin(struct resolver *r, uint64_t budget_ms)
 	r->queries = 0;
 }
 
-uint64_t resolver_sent(const struct resolver *r) { return r ? r->sent : 0; }
-uint64_t resolver_cache_hits(const struct resolver *r) { return r ? r->hits : 0; }
+uint64_t resolver_sent(const struct resolver *r)
+{
+	return r ? r->sent : 0;
+}
+uint64_t resolver_cache_hits(const struct resolver *r)
+{
+	return r ? r->hits : 0;
+}
 
 /* ---- cache of raw packets ---- */
 
@@ -279,7 +286,7 @@ static struct cache_slot *cache_find(struct resolver *r, const char *key)
 }
 
 static void cache_put(struct resolver *r, const char *key, const unsigned char *pkt, int len,
-		      uint32_t ttl)
+                      uint32_t ttl)
 {
 	struct cache_slot *s = NULL;
 
@@ -341,14 +348,13 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
 			return;
 		}
 		if (!abuf)
-			p->q->ans.status =
-			    status == ARES_ENOTFOUND ? DNS_NXDOMAIN : DNS_NODATA;
+			p->q->ans.status = status == ARES_ENOTFOUND ? DNS_NXDOMAIN : DNS_NODATA;
 		return;
 	}
-	p->q->ans.status = (status == ARES_ETIMEOUT || status == ARES_ECANCELLED ||
-			    status == ARES_EDESTRUCTION)
-			       ? DNS_TIMEOUT
-			       : DNS_TEMPFAIL;
+	p->q->ans.status =
+	    (status == ARES_ETIMEOUT || status == ARES_ECANCELLED || status == ARES_EDESTRUCTION)
+	        ? DNS_TIMEOUT
+	        : DNS_TEMPFAIL;
 }
 
 static int resolver_lookup(void *ctx, struct dns_query *q, size_t n, struct arena *a)
@@ -430,9 +436,10 @@ static int resolver_lookup(void *ctx, struct dns_query *q, size_t n, struct aren
 				continue;
 			any = 1;
 			ares_process_fd(r->ch,
-					pfd[i].revents & (POLLIN | POLLERR | POLLHUP) ? pfd[i].fd
-										      : ARES_SOCKET_BAD,
-					pfd[i].revents & POLLOUT ? pfd[i].fd : ARES_SOCKET_BAD);
+			                pfd[i].revents & (POLLIN | POLLERR | POLLHUP)
+			                    ? pfd[i].fd
+			                    : ARES_SOCKET_BAD,
+			                pfd[i].revents & POLLOUT ? pfd[i].fd : ARES_SOCKET_BAD);
 		}
 		if (!any)
 			ares_process_fd(r->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);

@@ -24,7 +24,7 @@
 const char *spf_result_name(enum spf_result r)
 {
 	static const char *const n[] = {"none",     "neutral",   "pass",     "fail",
-					"softfail", "temperror", "permerror"};
+	                                "softfail", "temperror", "permerror"};
 	return (unsigned)r < sizeof n / sizeof n[0] ? n[r] : "?";
 }
 
@@ -175,7 +175,7 @@ static int spf_term_parse(const char *p, size_t n, struct arena *a, struct spf_t
 			return -EINVAL;
 		if (slash)
 			return spf_cidr(slash + 1, alen - iplen - 1, af == AF_INET ? 32 : 128,
-					af == AF_INET ? &t->cidr4 : &t->cidr6);
+			                af == AF_INET ? &t->cidr4 : &t->cidr6);
 		return 0;
 	}
 	}
@@ -255,7 +255,7 @@ static int spf_ip_text(const struct dns_addr *ip, char *out, size_t n)
 
 /* One macro's value split at delims, reversed/trimmed, joined with '.' onto out. */
 static int spf_macro_transform(const char *val, unsigned keep, int rev, const char *delims,
-			       char *out, size_t *o, size_t outsz)
+                               char *out, size_t *o, size_t outsz)
 {
 	const char *parts[128];
 	size_t plen[128];
@@ -333,27 +333,38 @@ int spf_macro_expand(const char *spec, const struct spf_macro_ctx *c, char *out,
 		char local[SPF_NAME_MAX];
 
 		switch (letter) {
-		case 's': val = c->sender; break;
+		case 's':
+			val = c->sender;
+			break;
 		case 'l':
 			at = strrchr(c->sender, '@');
 			snprintf(local, sizeof local, "%.*s",
-				 (int)(at ? (size_t)(at - c->sender) : 0), c->sender);
+			         (int)(at ? (size_t)(at - c->sender) : 0), c->sender);
 			val = local[0] ? local : "postmaster";
 			break;
 		case 'o':
 			at = strrchr(c->sender, '@');
 			val = at ? at + 1 : c->sender;
 			break;
-		case 'd': val = c->domain; break;
+		case 'd':
+			val = c->domain;
+			break;
 		case 'i':
 			if (spf_ip_text(c->ip, ipbuf, sizeof ipbuf) != 0)
 				return -EINVAL;
 			val = ipbuf;
 			break;
-		case 'p': val = "unknown"; break;
-		case 'v': val = c->ip->af == AF_INET ? "in-addr" : "ip6"; break;
-		case 'h': val = c->helo && *c->helo ? c->helo : "unknown"; break;
-		default: return -EINVAL; /* c, r, t belong to exp= only */
+		case 'p':
+			val = "unknown";
+			break;
+		case 'v':
+			val = c->ip->af == AF_INET ? "in-addr" : "ip6";
+			break;
+		case 'h':
+			val = c->helo && *c->helo ? c->helo : "unknown";
+			break;
+		default:
+			return -EINVAL; /* c, r, t belong to exp= only */
 		}
 		p++;
 		unsigned keep = 0;
@@ -451,7 +462,7 @@ static int spf_lookup(struct spf_state *st, const char *name, int type, struct d
 	if (ans->status == DNS_NXDOMAIN || ans->status == DNS_NODATA) {
 		if (++st->voids > SPF_MAX_VOIDS) {
 			snprintf(st->why, sizeof st->why, "more than %d void lookups",
-				 SPF_MAX_VOIDS);
+			         SPF_MAX_VOIDS);
 			return -1;
 		}
 	}
@@ -472,7 +483,7 @@ static enum spf_result spf_check_host(struct spf_state *st, const char *domain);
 /* Does any of the addresses of name match the client within the CIDR lengths? 1, 0, or a
  * negative spf_result for errors (-SPF_TEMPERROR, -SPF_PERMERROR). */
 static int spf_match_addrs(struct spf_state *st, const char *const *names, unsigned n,
-			   const struct spf_term *t, int count_void)
+                           const struct spf_term *t, int count_void)
 {
 	struct dns_query q[SPF_MAX_NAMES];
 	int type = st->ip.af == AF_INET ? DNS_T_A : DNS_T_AAAA;
@@ -494,7 +505,7 @@ static int spf_match_addrs(struct spf_state *st, const char *const *names, unsig
 		} else if (an->status == DNS_NXDOMAIN || an->status == DNS_NODATA) {
 			if (count_void && ++st->voids > SPF_MAX_VOIDS) {
 				snprintf(st->why, sizeof st->why, "more than %d void lookups",
-					 SPF_MAX_VOIDS);
+				         SPF_MAX_VOIDS);
 				return -SPF_PERMERROR;
 			}
 		} else {
@@ -511,7 +522,7 @@ static int spf_ptr_match(struct spf_state *st, const char *target)
 	size_t tl = strlen(target);
 
 	if (dns_reverse_name(&st->ip, st->ip.af == AF_INET ? "in-addr.arpa" : "ip6.arpa", rev,
-			     sizeof rev) < 0)
+	                     sizeof rev) < 0)
 		return 0;
 	if (spf_lookup(st, rev, DNS_T_PTR, &ans) < 0)
 		return -SPF_PERMERROR;
@@ -555,15 +566,18 @@ static int spf_mech_match(struct spf_state *st, const struct spf_term *t, const 
 	case SPF_M_INCLUDE: {
 		enum spf_result r = spf_check_host(st, target);
 		switch (r) {
-		case SPF_PASS: return 1;
+		case SPF_PASS:
+			return 1;
 		case SPF_FAIL:
 		case SPF_SOFTFAIL:
-		case SPF_NEUTRAL: return 0;
-		case SPF_TEMPERROR: return -SPF_TEMPERROR;
+		case SPF_NEUTRAL:
+			return 0;
+		case SPF_TEMPERROR:
+			return -SPF_TEMPERROR;
 		default:
 			if (r == SPF_NONE)
 				snprintf(st->why, sizeof st->why, "include:%.80s has no record",
-					 target);
+				         target);
 			return -SPF_PERMERROR;
 		}
 	}
@@ -594,7 +608,7 @@ static int spf_mech_match(struct spf_state *st, const struct spf_term *t, const 
 		if (q.ans.status == DNS_NXDOMAIN || q.ans.status == DNS_NODATA) {
 			if (++st->voids > SPF_MAX_VOIDS) {
 				snprintf(st->why, sizeof st->why, "more than %d void lookups",
-					 SPF_MAX_VOIDS);
+				         SPF_MAX_VOIDS);
 				return -SPF_PERMERROR;
 			}
 			return 0;
@@ -633,7 +647,7 @@ static enum spf_result spf_check_host(struct spf_state *st, const char *domain)
 	}
 	if (ans.status == DNS_TEMPFAIL || ans.status == DNS_TIMEOUT || ans.status == DNS_LIMIT) {
 		snprintf(st->why, sizeof st->why, "TXT %.80s: %s", domain,
-			 dns_status_name(ans.status));
+		         dns_status_name(ans.status));
 		return SPF_TEMPERROR;
 	}
 	for (unsigned i = 0; ans.status == DNS_OK && i < ans.n; i++) {
@@ -665,13 +679,17 @@ static enum spf_result spf_check_host(struct spf_state *st, const char *domain)
 		if (m == 0)
 			continue;
 		snprintf(st->why, sizeof st->why, "%s%s%s%.80s in %.80s",
-			 t->qual == '+' ? "" : (char[]){t->qual, 0}, spf_mech_name(t->mech),
-			 t->domain ? ":" : "", t->domain ? t->domain : "", domain);
+		         t->qual == '+' ? "" : (char[]){t->qual, 0}, spf_mech_name(t->mech),
+		         t->domain ? ":" : "", t->domain ? t->domain : "", domain);
 		switch (t->qual) {
-		case '-': return SPF_FAIL;
-		case '~': return SPF_SOFTFAIL;
-		case '?': return SPF_NEUTRAL;
-		default: return SPF_PASS;
+		case '-':
+			return SPF_FAIL;
+		case '~':
+			return SPF_SOFTFAIL;
+		case '?':
+			return SPF_NEUTRAL;
+		default:
+			return SPF_PASS;
 		}
 	}
 	if (rec->redirect) {
@@ -694,7 +712,7 @@ static enum spf_result spf_check_host(struct spf_state *st, const char *domain)
 }
 
 void spf_check(const struct auth_dns *dns, struct arena *a, const struct spf_request *req,
-	       struct spf_outcome *out)
+               struct spf_outcome *out)
 {
 	struct spf_state st;
 	char sender[600];

@@ -25,11 +25,19 @@ enum spf_result {
 	SPF_PERMERROR,
 };
 
-enum spf_mech { SPF_M_ALL, SPF_M_INCLUDE, SPF_M_A, SPF_M_MX, SPF_M_PTR, SPF_M_IP4, SPF_M_IP6,
-		SPF_M_EXISTS };
+enum spf_mech {
+	SPF_M_ALL,
+	SPF_M_INCLUDE,
+	SPF_M_A,
+	SPF_M_MX,
+	SPF_M_PTR,
+	SPF_M_IP4,
+	SPF_M_IP6,
+	SPF_M_EXISTS
+};
 
 struct spf_term {
-	char qual;          /* '+', '-', '~', '?' */
+	char qual; /* '+', '-', '~', '?' */
 	enum spf_mech mech;
 	const char *domain; /* domain-spec as written (macros unexpanded); NULL: current domain */
 	unsigned cidr4, cidr6;
@@ -46,7 +54,7 @@ struct spf_record {
 
 /* The SMTP identities being checked. */
 struct spf_request {
-	const char *ip;     /* client address, v4 or v6 text */
+	const char *ip; /* client address, v4 or v6 text */
 	const char *helo;
 	const char *sender; /* MAIL FROM address without <>, "" for the null sender */
 };
@@ -76,7 +84,7 @@ int spf_macro_expand(const char *spec, const struct spf_macro_ctx *c, char *out,
 
 /* check_host() for the MAIL FROM identity (postmaster@HELO for the null sender). */
 void spf_check(const struct auth_dns *dns, struct arena *a, const struct spf_request *req,
-	       struct spf_outcome *out);
+               struct spf_outcome *out);
 
 const char *spf_result_name(enum spf_result r);
 

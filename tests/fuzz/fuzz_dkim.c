@@ -22,7 +22,8 @@ static int fixed_key(void *ctx, struct dns_query *q, size_t n, struct arena *a)
 		q[i].ans.str = arena_zalloc(a, sizeof(char *));
 		if (!q[i].ans.str)
 			continue;
-		q[i].ans.str[0] = arena_strdup(a, "v=DKIM1; k=ed25519; p=HSKynJMuzTWtdiAs8bHQEaklsXYGPB9q6Ftzz3ANhTM=");
+		q[i].ans.str[0] = arena_strdup(
+		    a, "v=DKIM1; k=ed25519; p=HSKynJMuzTWtdiAs8bHQEaklsXYGPB9q6Ftzz3ANhTM=");
 		q[i].ans.n = 1;
 		q[i].ans.status = DNS_OK;
 	}

@@ -40,10 +40,12 @@ static void check_answer(const struct dns_answer *an, int type, struct arena *a)
 		struct dmarc_record dm;
 		if (spf_record_parse(an->str[i], a, &rec) == 0) {
 			struct dns_addr ip = {AF_INET6, {0x20, 0x01, 0x0d, 0xb8, [15] = 1}};
-			struct spf_macro_ctx c = {"user@example.com", "example.com", "helo.example", &ip};
+			struct spf_macro_ctx c = {"user@example.com", "example.com", "helo.example",
+			                          &ip};
 			char out[300];
 			for (unsigned t = 0; t < rec.n; t++)
-				if (rec.t[t].domain && spf_macro_expand(rec.t[t].domain, &c, out, sizeof out) == 0 &&
+				if (rec.t[t].domain &&
+				    spf_macro_expand(rec.t[t].domain, &c, out, sizeof out) == 0 &&
 				    strlen(out) > 253)
 					abort();
 		}

@@ -59,7 +59,7 @@ static void test_sig_and_key_parse(void **state)
 	struct dkim_key k;
 	const char *why = "";
 	const char *ok = " v=1; a=rsa-sha256; c=relaxed; d=example.com; s=sel;\r\n h=From:To; "
-			 "bh=YWJj; b=ZG Vm\r\n Zw==; l=10; i=joe@mail.example.com";
+	                 "bh=YWJj; b=ZG Vm\r\n Zw==; l=10; i=joe@mail.example.com";
 
 	(void)state;
 	assert_int_equal(dkim_sig_parse(ok, strlen(ok), a, &s, &why), 0);
@@ -97,26 +97,35 @@ static void test_sig_and_key_parse(void **state)
 	arena_free(a);
 }
 
-#define MSG_HEAD "From: Alice <alice@example.com>\r\nTo: bob@example.net\r\nSubject: Hello  there\r\n" \
-		 "Date: Sat, 28 Nov 2026 20:00:00 +0000\r\nMessage-ID: <1@example.com>\r\n\r\n"
+#define MSG_HEAD                                                                                   \
+	"From: Alice <alice@example.com>\r\nTo: bob@example.net\r\nSubject: Hello  there\r\n"      \
+	"Date: Sat, 28 Nov 2026 20:00:00 +0000\r\nMessage-ID: <1@example.com>\r\n\r\n"
 #define MSG_BODY "Hi Bob,  \r\n\r\nsee you\t at  noon.\r\n\r\n\r\n"
 
 /* Made by dkimpy (see the file comment) over MSG_HEAD MSG_BODY; keys in the zone below. */
-#define SIG_RSA "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.com;\r\n" \
-	" i=@example.com; q=dns/txt; s=sel1; t=1795897931; h=from : to : subject\r\n" \
-	" : date : message-id; bh=1YcJyVQBFF+O2FefpF5mnu2gmxOpBkFE8SLsxi/s0/E=;\r\n" \
-	" b=sthcgWvu9U9x/OrOHZ0bGrOZHUZsCE6TAn5zm1cpx4OydNYbUQjNYLOOq03l73OSPzuGF\r\n" \
-	" IaXX7acv3vE1HM6f8ESTn/cenWTgmolf+FvIX2c8XEbeK5Zb5WznTeasQevFpNQlqm3atxE\r\n" \
+#define SIG_RSA                                                                                    \
+	"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.com;\r\n"                 \
+	" i=@example.com; q=dns/txt; s=sel1; t=1795897931; h=from : to : subject\r\n"              \
+	" : date : message-id; bh=1YcJyVQBFF+O2FefpF5mnu2gmxOpBkFE8SLsxi/s0/E=;\r\n"               \
+	" b=sthcgWvu9U9x/OrOHZ0bGrOZHUZsCE6TAn5zm1cpx4OydNYbUQjNYLOOq03l73OSPzuGF\r\n"             \
+	" IaXX7acv3vE1HM6f8ESTn/cenWTgmolf+FvIX2c8XEbeK5Zb5WznTeasQevFpNQlqm3atxE\r\n"             \
 	" Ag8CuAWjSglwjkjzQYC+qXC+pBKcX2s=\r\n"
-#define SIG_ED "DKIM-Signature: v=1; a=ed25519-sha256; c=simple/simple; d=example.com;\r\n" \
-	" i=@example.com; l=33; q=dns/txt; s=ed1; t=1795897931; h=from : to :\r\n" \
-	" subject; bh=fdU4aS4AcL1npX7+qN1lD5wv0gA//JVACNI3Gb3lmz4=;\r\n" \
-	" b=HBt2D0Gk0ES+KIu55rHjbWP/OsfFP5NciIXT5tsuMPne2eqJ9fgm7zqGtgcuvKLQlb6Qj\r\n" \
+#define SIG_ED                                                                                     \
+	"DKIM-Signature: v=1; a=ed25519-sha256; c=simple/simple; d=example.com;\r\n"               \
+	" i=@example.com; l=33; q=dns/txt; s=ed1; t=1795897931; h=from : to :\r\n"                 \
+	" subject; bh=fdU4aS4AcL1npX7+qN1lD5wv0gA//JVACNI3Gb3lmz4=;\r\n"                           \
+	" b=HBt2D0Gk0ES+KIu55rHjbWP/OsfFP5NciIXT5tsuMPne2eqJ9fgm7zqGtgcuvKLQlb6Qj\r\n"             \
 	" cPZKpePCI1W+8eZBQ==\r\n"
 
 static const struct zrec dkim_zone[] = {
-    {"sel1._domainkey.example.com", DNS_T_TXT, "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDIUU4U47hEiesLHkrnFhDjt2Q/f3C6bM9xdRh8q97OX3S7SA7r4re2RJXxKz5jofcE+s/dzyaWT/I3lLrORJNnnqQMI61cmQ6Z5rwvEGfxhn1ekwjqiE+zvnEroypuoAEinGv6h1Oez90fUnwGQm9cm/rnh4j8/TX18ZBZyyzVswIDAQAB"},
-    {"ed1._domainkey.example.com", DNS_T_TXT, "v=DKIM1; k=ed25519; p=HSKynJMuzTWtdiAs8bHQEaklsXYGPB9q6Ftzz3ANhTM="},
+    {"sel1._domainkey.example.com", DNS_T_TXT,
+     "v=DKIM1; k=rsa; "
+     "p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDIUU4U47hEiesLHkrnFhDjt2Q/"
+     "f3C6bM9xdRh8q97OX3S7SA7r4re2RJXxKz5jofcE+s/dzyaWT/"
+     "I3lLrORJNnnqQMI61cmQ6Z5rwvEGfxhn1ekwjqiE+zvnEroypuoAEinGv6h1Oez90fUnwGQm9cm/rnh4j8/"
+     "TX18ZBZyyzVswIDAQAB"},
+    {"ed1._domainkey.example.com", DNS_T_TXT,
+     "v=DKIM1; k=ed25519; p=HSKynJMuzTWtdiAs8bHQEaklsXYGPB9q6Ftzz3ANhTM="},
     {"sel1._domainkey.revoked.example", DNS_T_TXT, "v=DKIM1; p="},
     {NULL, 0, NULL},
 };

@@ -21,9 +21,9 @@ static void test_record_parse(void **state)
 
 	(void)state;
 	assert_int_equal(dmarc_record_parse("v=DMARC1; p=reject; sp=none; pct=20; adkim=s; "
-					    "aspf=s; rua=mailto:d@example.com",
-					    &r),
-			 0);
+	                                    "aspf=s; rua=mailto:d@example.com",
+	                                    &r),
+	                 0);
 	assert_int_equal(r.p, DMARC_P_REJECT);
 	assert_int_equal(r.sp, DMARC_P_NONE);
 	assert_int_equal(r.pct, 20);
@@ -85,7 +85,7 @@ static const struct zrec zone[] = {
 };
 
 static void run(const char *from, int spf_pass, const char *spf_dom, const char *dkim_d,
-		unsigned sample, struct dmarc_outcome *o)
+                unsigned sample, struct dmarc_outcome *o)
 {
 	struct zone z = {zone, 0};
 	struct auth_dns dns = {zone_lookup, &z};

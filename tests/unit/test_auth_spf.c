@@ -21,10 +21,11 @@ static void test_record_parse(void **state)
 	struct spf_record r;
 
 	(void)state;
-	assert_int_equal(spf_record_parse("v=spf1 ip4:192.0.2.0/24 a mx:mail.example.com//64 "
-					  "-include:_spf.example.net ~all redirect=x.example exp=e.%{d}",
-					  a, &r),
-			 0);
+	assert_int_equal(
+	    spf_record_parse("v=spf1 ip4:192.0.2.0/24 a mx:mail.example.com//64 "
+	                     "-include:_spf.example.net ~all redirect=x.example exp=e.%{d}",
+	                     a, &r),
+	    0);
 	assert_int_equal(r.n, 5);
 	assert_int_equal(r.t[0].mech, SPF_M_IP4);
 	assert_int_equal(r.t[0].cidr4, 24);
@@ -44,7 +45,7 @@ static void test_record_parse(void **state)
 	assert_int_equal(spf_record_parse("v=spf1 ip6:2001:db8::/129", a, &r), -EINVAL);
 	assert_int_equal(spf_record_parse("v=spf1 a:%{z}.example", a, &r), -EINVAL);
 	assert_int_equal(spf_record_parse("v=spf1 redirect=a.example redirect=b.example", a, &r),
-			 -EINVAL);
+	                 -EINVAL);
 	assert_int_equal(spf_record_parse("v=spf1 include", a, &r), -EINVAL);
 	assert_int_equal(spf_record_parse("v=spf10 -all", a, &r), -EINVAL);
 	assert_int_equal(spf_record_parse("v=spf1 all/24", a, &r), -EINVAL);
@@ -81,7 +82,7 @@ static void test_macros_rfc7208_7_4(void **state)
 	};
 	struct dns_addr ip;
 	struct spf_macro_ctx c = {"strong-bad@email.example.com", "email.example.com",
-				  "mx.example.org", &ip};
+	                          "mx.example.org", &ip};
 	char out[300];
 
 	(void)state;
@@ -93,7 +94,7 @@ static void test_macros_rfc7208_7_4(void **state)
 	assert_int_equal(dns_addr_parse("2001:db8::cb01", &ip), 0);
 	assert_int_equal(spf_macro_expand("%{ir}.%{v}._spf.%{d2}", &c, out, sizeof out), 0);
 	assert_string_equal(out, "1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2"
-				 ".ip6._spf.example.com");
+	                         ".ip6._spf.example.com");
 	/* Errors: a bare %, an unknown letter, %{d0}, exp-only letters. */
 	assert_int_equal(spf_macro_expand("%x", &c, out, sizeof out), -EINVAL);
 	assert_int_equal(spf_macro_expand("%{q}", &c, out, sizeof out), -EINVAL);
@@ -103,8 +104,9 @@ static void test_macros_rfc7208_7_4(void **state)
 }
 
 static const struct zrec zone1[] = {
-    {"example.com", DNS_T_TXT, "v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 a:host.example.com "
-			       "mx include:partner.example -all"},
+    {"example.com", DNS_T_TXT,
+     "v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 a:host.example.com "
+     "mx include:partner.example -all"},
     {"example.com", DNS_T_TXT, "some other text record"},
     {"example.com", DNS_T_MX, "mx1.example.com"},
     {"mx1.example.com", DNS_T_A, "198.51.100.7"},
@@ -127,11 +129,16 @@ static const struct zrec zone1[] = {
     {"many.example", DNS_T_TXT,
      "v=spf1 a:h1.example a:h2.example a:h3.example a:h4.example a:h5.example a:h6.example "
      "a:h7.example a:h8.example a:h9.example a:h10.example a:h11.example -all"},
-    {"h1.example", DNS_T_A, "10.9.9.9"}, {"h2.example", DNS_T_A, "10.9.9.9"},
-    {"h3.example", DNS_T_A, "10.9.9.9"}, {"h4.example", DNS_T_A, "10.9.9.9"},
-    {"h5.example", DNS_T_A, "10.9.9.9"}, {"h6.example", DNS_T_A, "10.9.9.9"},
-    {"h7.example", DNS_T_A, "10.9.9.9"}, {"h8.example", DNS_T_A, "10.9.9.9"},
-    {"h9.example", DNS_T_A, "10.9.9.9"}, {"h10.example", DNS_T_A, "10.9.9.9"},
+    {"h1.example", DNS_T_A, "10.9.9.9"},
+    {"h2.example", DNS_T_A, "10.9.9.9"},
+    {"h3.example", DNS_T_A, "10.9.9.9"},
+    {"h4.example", DNS_T_A, "10.9.9.9"},
+    {"h5.example", DNS_T_A, "10.9.9.9"},
+    {"h6.example", DNS_T_A, "10.9.9.9"},
+    {"h7.example", DNS_T_A, "10.9.9.9"},
+    {"h8.example", DNS_T_A, "10.9.9.9"},
+    {"h9.example", DNS_T_A, "10.9.9.9"},
+    {"h10.example", DNS_T_A, "10.9.9.9"},
     {"h11.example", DNS_T_A, "10.9.9.9"},
     {"ptr.example", DNS_T_TXT, "v=spf1 ptr -all"},
     {"5.2.0.192.in-addr.arpa", DNS_T_PTR, "mail.ptr.example"},
@@ -143,7 +150,7 @@ static const struct zrec zone1[] = {
 };
 
 static enum spf_result check(const char *ip, const char *sender, const char *helo,
-			     struct spf_outcome *o)
+                             struct spf_outcome *o)
 {
 	struct zone z = {zone1, 0};
 	struct auth_dns dns = {zone_lookup, &z};
