@@ -223,6 +223,7 @@ void resolver_shutdown(void)
 {
 	struct resolver *r = the_resolver;
 
+	resolver_tried = 0; /* a later resolver_get() tries again, even after a failed one */
 	if (!r)
 		return;
 	ares_destroy(r->ch);
@@ -235,7 +236,6 @@ void resolver_shutdown(void)
 		close(r->pre_fd);
 	free(r);
 	the_resolver = NULL;
-	resolver_tried = 0;
 }
 
 void resolver_begin(struct resolver *r, uint64_t budget_ms)

@@ -159,6 +159,20 @@ class AuthTest(unittest.TestCase):
         self.assertIn("SPF_FAIL", rows["198.51.100.20"])
         self.assertIn("DMARC_POLICY_REJECT", rows["198.51.100.20"])
 
+    def test_cache_answers_repeat_lookups(self):
+        d = tempfile.mkdtemp(prefix="mxauthcache-", dir=self.tmp)
+        for i in range(3):
+            with open(os.path.join(d, "m%d.eml" % i), "wb") as f:
+                f.write(make_message(sender="x@cache.spfok.test", to="bob@acme-corp.test",
+                                     subject="cache %d" % i))
+        before = len([q for q in self.dns.queries() if "query[TXT] cache.spfok.test" in q])
+        p = self.node.mx("scan", "--json", "--ip", "127.0.0.1", "--helo", "h.test",
+                         "--from", "x@cache.spfok.test", d, check=True)
+        self.assertEqual(len(p.stdout.strip().splitlines()), 3)
+        after = len([q for q in self.dns.queries() if "query[TXT] cache.spfok.test" in q])
+        # Three messages, one process: the SPF TXT lookup (a negative answer) left once.
+        self.assertEqual(after - before, 1)
+
 
 class NoResolverTest(unittest.TestCase):
     """No dns.resolver: nothing is asked of anyone, mail flows, the symbol says why."""
