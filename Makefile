@@ -8,7 +8,7 @@
 CC      ?= cc
 NPROC   := $(shell nproc 2>/dev/null || echo 2)
 PKGS    := libuv openssl libclamav libhs libpcre2-8 lmdb sqlite3 hiredis libcares libmicrohttpd \
-           libmagic inih libseccomp
+           libmagic inih libseccomp liblzma
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -6,6 +6,7 @@
  */
 #include "scan/heur.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,6 +52,7 @@ static void heur_check_name(struct scan_task *t, const char *name, const char *w
 struct zip_ctx {
 	struct scan_task *t;
 	const char *zipname;
+	const char *kind; /* "zip", "7z", "rar" */
 };
 
 static void heur_zip_entry(void *arg, const char *name, int encrypted)
@@ -60,7 +62,7 @@ static void heur_zip_entry(void *arg, const char *name, int encrypted)
 	char where[HEUR_WHERE];
 
 	base = base ? base + 1 : name;
-	snprintf(where, sizeof where, " in zip %s", z->zipname ? z->zipname : "");
+	snprintf(where, sizeof where, " in %s %s", z->kind, z->zipname ? z->zipname : "");
 	if (strcasecmp(base, "vbaProject.bin") == 0)
 		heur_flag(z->t, "HEUR_MACRO", "OOXML vbaProject.bin%s", where);
 	if (encrypted && (heur_name_exec_ext(base) || heur_name_double_ext(base)))
@@ -133,9 +135,20 @@ static void heur_check_bytes(struct scan_task *t, const char *name, const char *
 		heur_flag(t, "HEUR_MACRO", "VBA macros in %s%s", name ? name : "(no name)", where);
 	arch = heur_archive_kind(p, len);
 	if (arch && strcmp(arch, "zip") == 0) {
-		struct zip_ctx z = {t, name};
+		struct zip_ctx z = {t, name, "zip"};
 
 		heur_zip_walk(p, len, heur_zip_entry, &z);
+	} else if (arch && (strcmp(arch, "7z") == 0 || strcmp(arch, "rar") == 0)) {
+		struct zip_ctx z = {t, name, arch};
+		int r = arch[0] == '7' ? heur_7z_walk(p, len, heur_zip_entry, &z)
+		                       : heur_rar_walk(p, len, heur_zip_entry, &z);
+
+		/* Nobody can see what is inside without the password (which travels in the mail
+		 * body, if at all): the archive may hold anything, executables included. */
+		if (r == -EACCES)
+			heur_flag(t, "HEUR_ENCRYPTED_NAMES",
+			          "%s %s with encrypted headers (names hidden)%s", arch,
+			          name ? name : "(no name)", where);
 	}
 	if (declared && declared[0] && (exec || (arch && strcmp(arch, "ole") != 0))) {
 		int bad;

@@ -11,7 +11,8 @@
  * libclamav knows, packed executables, documents with embedded files.
  *
  * Files: heur.c (the scanner, symbols), heur_exec.c (content classification), heur_name.c (file
- * name tricks), heur_zip.c (zip central directory), heur_doc.c (OLE macros, HTML smuggling).
+ * name tricks), heur_zip.c (zip central directory), heur_7z.c and heur_rar.c (7z and RAR
+ * headers), heur_doc.c (OLE macros, HTML smuggling).
  */
 #ifndef MX_SCAN_HEUR_H
 #define MX_SCAN_HEUR_H
@@ -54,6 +55,14 @@ int heur_name_text_doc(const char *name);
 /* heur_zip.c: walk a zip's central directory. For each entry cb(arg, name, encrypted);
  * returns the number of entries, or -EINVAL when it is no zip / is malformed. */
 int heur_zip_walk(const unsigned char *p, size_t len,
+                  void (*cb)(void *arg, const char *name, int encrypted), void *arg);
+
+/* heur_7z.c and heur_rar.c (RAR 4 and 5): the same for 7z and RAR archives, from their
+ * headers (a 7z header packed with LZMA is unpacked; no file is). -EACCES when the headers
+ * themselves are encrypted, so that no name can be read (7z -mhe, rar -hp). */
+int heur_7z_walk(const unsigned char *p, size_t len,
+                 void (*cb)(void *arg, const char *name, int encrypted), void *arg);
+int heur_rar_walk(const unsigned char *p, size_t len,
                   void (*cb)(void *arg, const char *name, int encrypted), void *arg);
 
 /* heur_doc.c */

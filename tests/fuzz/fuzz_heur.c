@@ -1,5 +1,6 @@
 /*
- * fuzz_heur - the heuristics' own parsers of attachment bytes: the zip directory walk, the OLE
+ * fuzz_heur - the heuristics' own parsers of attachment bytes: the zip directory walk, the 7z
+ * header walk (LZMA-packed headers unpacked through liblzma), the RAR 4 and RAR 5 block walk, the OLE
  * VBA probe, the HTML smuggling finder, magic-number classification and the file name checks,
  * on arbitrary bytes. Each must stay inside the buffer and return.
  */
@@ -25,6 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *name;
 
 	heur_zip_walk(data, size, on_entry, &total);
+	heur_7z_walk(data, size, on_entry, &total);
+	heur_rar_walk(data, size, on_entry, &total);
 	heur_ole_has_vba(data, size);
 	heur_html_smuggling((const char *)data, size, what, sizeof what);
 	heur_exec_kind(data, size);
