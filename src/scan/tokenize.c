@@ -300,6 +300,49 @@ static void lower_copy(char *out, size_t outsz, const char *p, size_t len)
 	out[i] = '\0';
 }
 
+/* One decimal IPv4 octet at p (1-3 digits, <= 255); its length, or 0. */
+static size_t ip_octet(const char *p)
+{
+	size_t n = 0;
+	unsigned v = 0;
+
+	while (n < 3 && p[n] >= '0' && p[n] <= '9')
+		v = v * 10 + (unsigned)(p[n++] - '0');
+	return n && v <= 255 && !(p[n] >= '0' && p[n] <= '9') ? n : 0;
+}
+
+/*
+ * "rip:" tokens: each bracketed IPv4 address of a Received header ("[216.251.239.53]", the
+ * address the receiving host saw) as its /8, /16 and /24 prefixes ("rip:216", "rip:216.251",
+ * "rip:216.251.239"). The whole address is already a word of h:received:, but a sending network
+ * reuses its neighbouring addresses; measured by 4-fold cross-validation inside the training
+ * split (docs/spam.md) the prefixes took (1-ROCA)% from 0.0427 to 0.0389.
+ */
+static void received_ips(struct tok_sink *s, const char *v)
+{
+	for (const char *q = strchr(v, '['); q; q = strchr(q + 1, '[')) {
+		const char *p = q + 1;
+		size_t cut[3], n, len = 0;
+		int k;
+
+		for (k = 0; k < 4; k++) {
+			if ((n = ip_octet(p + len)) == 0)
+				break;
+			len += n;
+			if (k < 3) {
+				if (p[len] != '.')
+					break;
+				cut[k] = len;
+				len++;
+			}
+		}
+		if (k < 4 || p[len] != ']')
+			continue;
+		for (k = 0; k < 3; k++)
+			tok_sink_add(s, "rip:", p, cut[k]);
+	}
+}
+
 void tokenize_header(struct tok_sink *s, const char *name, const char *value)
 {
 	char lname[48];
@@ -326,6 +369,8 @@ void tokenize_header(struct tok_sink *s, const char *name, const char *value)
 		}
 		return;
 	}
+	if (strcmp(lname, "received") == 0)
+		received_ips(s, value);
 	for (size_t i = 0; hdr_valued[i]; i++)
 		if (strcmp(lname, hdr_valued[i]) == 0) {
 			st.s = s;

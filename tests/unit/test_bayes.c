@@ -58,8 +58,28 @@ static void test_combine(void **state)
 	for (int i = 0; i < 150; i++)
 		many[i] = 0.99;
 	assert_float_equal(bayes_combine(many, 150), 1.0, 1e-9);
-	/* pinned: three clues at 0.99 */
-	assert_float_equal(bayes_combine(spam, 3), 0.9999426420, 1e-9);
+	/* pinned: three clues at 0.99 (chi-squared 0.9999426420, the tie-break adds 3.5e-7) */
+	assert_float_equal(bayes_combine(spam, 3), 0.9999429921, 1e-9);
+}
+
+/* Strong evidence both ways: chi-squared alone says 0.5; the tie-break leans to the side whose
+ * tail is more extreme, by at most BAYES_TIE_WEIGHT (0.35). */
+static void test_combine_tie_break(void **state)
+{
+	double f[130];
+
+	(void)state;
+	for (int i = 0; i < 60; i++) {
+		f[i] = 0.99;
+		f[60 + i] = 0.01;
+	}
+	assert_float_equal(bayes_combine(f, 120), 0.5, 1e-9); /* balanced: still unsure */
+	for (int i = 120; i < 130; i++)
+		f[i] = 0.99;
+	assert_float_equal(bayes_combine(f, 130), 0.7016526431, 1e-9); /* 70 spam clues vs 60 */
+	for (int i = 0; i < 60; i++)
+		f[60 + i] = 0.001;
+	assert_float_equal(bayes_combine(f, 120), 0.1574946513, 1e-9); /* ham side stronger */
 }
 
 static void test_select_clues(void **state)
@@ -201,7 +221,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_token_prob),   cmocka_unit_test(test_chi2q),
-		cmocka_unit_test(test_combine),      cmocka_unit_test(test_select_clues),
+		cmocka_unit_test(test_combine),      cmocka_unit_test(test_combine_tie_break),
+		cmocka_unit_test(test_select_clues),
 		cmocka_unit_test(test_score_map),    cmocka_unit_test(test_db_learn_cycle),
 		cmocka_unit_test(test_digest),       cmocka_unit_test(test_autolearn_decide),
 	};

@@ -148,6 +148,35 @@ static void test_headers(void **state)
 	assert_false(tok_sink_has(&s, "h:date:", "jan"));
 }
 
+/* Received: the bracketed IPv4 address the receiving host saw, as /8, /16, /24 prefixes;
+ * anything else in brackets (IPv6, host names, out-of-range octets) gives none. */
+static void test_received_ips(void **state)
+{
+	uint64_t h[128];
+	struct tok_sink s = {h, 0, 128};
+
+	(void)state;
+	tokenize_header(&s, "Received",
+			"from rovdb001.roving.com (unknown [216.251.239.53]) by mail.example.com");
+	tokenize_header(&s, "Received", "from a ([10.1.1.50]) by b with SMTP");
+	tokenize_header(&s, "Received", "from x ([IPv6:2001:db8::1] [300.1.2.3] [1.2.3] [9.8.7.6.5])");
+	tok_sink_finish(&s);
+	assert_true(tok_sink_has(&s, "rip:", "216"));
+	assert_true(tok_sink_has(&s, "rip:", "216.251"));
+	assert_true(tok_sink_has(&s, "rip:", "216.251.239"));
+	assert_false(tok_sink_has(&s, "rip:", "216.251.239.53")); /* the whole one is a word */
+	assert_true(tok_sink_has(&s, "h:received:", "216.251.239.53"));
+	assert_true(tok_sink_has(&s, "rip:", "10.1.1"));
+	assert_false(tok_sink_has(&s, "rip:", "300"));
+	assert_false(tok_sink_has(&s, "rip:", "1.2"));
+	assert_false(tok_sink_has(&s, "rip:", "9.8.7"));
+	assert_false(tok_sink_has(&s, "rip:", "2001"));
+	/* only Received headers give them */
+	tokenize_header(&s, "X-Other", "[1.2.3.4]");
+	tok_sink_finish(&s);
+	assert_false(tok_sink_has(&s, "rip:", "1.2.3"));
+}
+
 static void test_urls(void **state)
 {
 	uint64_t h[64];
@@ -190,7 +219,8 @@ int main(void)
 		cmocka_unit_test(test_words_normalise), cmocka_unit_test(test_words_long_and_utf8),
 		cmocka_unit_test(test_text_bigrams),    cmocka_unit_test(test_sink_dedup_and_cap),
 		cmocka_unit_test(test_sink_sort),
-		cmocka_unit_test(test_headers),         cmocka_unit_test(test_urls),
+		cmocka_unit_test(test_headers),         cmocka_unit_test(test_received_ips),
+		cmocka_unit_test(test_urls),
 		cmocka_unit_test(test_registrable),     cmocka_unit_test(test_hash_known),
 	};
 
