@@ -44,6 +44,7 @@ static void auth_fini(void)
 {
 	auth_resolver = NULL;
 	resolver_shutdown();
+	dkim_shutdown();
 }
 
 /* The domain of the first address in a From value ("Name <a@b>", "a@b (c)"). */

@@ -335,15 +335,16 @@ int dkim_key_parse(const char *txt, struct arena *a, struct dkim_key *out)
 static int put_crlf_fixed(struct buf *out, const char *p, size_t n)
 {
 	/* Simple canonicalisation of bytes that may use bare LF line ends: CRLF on the wire. */
+	size_t run = 0;
+
 	for (size_t i = 0; i < n; i++) {
 		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r')) {
-			if (buf_append(out, "\r\n", 2) < 0)
+			if (buf_append(out, p + run, i - run) < 0 || buf_append(out, "\r\n", 2) < 0)
 				return -ENOSPC;
-		} else if (buf_append(out, p + i, 1) < 0) {
-			return -ENOSPC;
+			run = i + 1;
 		}
 	}
-	return 0;
+	return buf_append(out, p + run, n - run) < 0 ? -ENOSPC : 0;
 }
 
 int dkim_canon_header(struct buf *out, const char *field, size_t len, int relaxed, int crlf)
@@ -410,17 +411,22 @@ int dkim_canon_body(struct buf *out, const char *body, size_t len, int relaxed)
 			if (buf_append(out, "\r\n", 2) < 0)
 				return -ENOSPC;
 		if (relaxed) {
-			int sp = 0;
-			for (size_t k = 0; k < n; k++) {
+			/* Runs of non-blank bytes go out whole: one append per word, not per byte.
+			 */
+			for (size_t k = 0; k < n;) {
+				size_t j = k;
 				if (is_wsp(line[k])) {
-					sp = 1;
-					continue;
+					while (j < n && is_wsp(line[j]))
+						j++;
+					if (buf_append(out, " ", 1) < 0)
+						return -ENOSPC;
+				} else {
+					while (j < n && !is_wsp(line[j]))
+						j++;
+					if (buf_append(out, line + k, j - k) < 0)
+						return -ENOSPC;
 				}
-				if (sp && buf_append(out, " ", 1) < 0)
-					return -ENOSPC;
-				sp = 0;
-				if (buf_append(out, line + k, 1) < 0)
-					return -ENOSPC;
+				k = j;
 			}
 		} else if (buf_append(out, line, n) < 0) {
 			return -ENOSPC;
@@ -436,6 +442,83 @@ int dkim_canon_body(struct buf *out, const char *body, size_t len, int relaxed)
 }
 
 /* ---- verification ---- */
+
+/*
+ * Parsed public keys by their p= text: OpenSSL 3 spends about a million instructions decoding
+ * one SubjectPublicKeyInfo (its decoder framework), more than the RSA verification itself, and
+ * a worker sees the same few senders' keys over and over. DKIM_KEY_CACHE keys, least recently
+ * used out. The DNS answer itself is cached (and expires) in the resolver; a key whose record
+ * changed has another p= and so another entry.
+ */
+#define DKIM_KEY_CACHE 32
+
+static struct {
+	char *p;
+	int ed25519;
+	EVP_PKEY *k;
+	uint64_t used;
+} key_cache[DKIM_KEY_CACHE];
+static uint64_t key_tick;
+static EVP_MD *sha256_md; /* fetched once: the implicit fetch costs more than a 4 KB hash */
+
+static const EVP_MD *dkim_sha256(void)
+{
+	if (!sha256_md)
+		sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	return sha256_md;
+}
+
+static int dkim_digest(const void *p, size_t n, unsigned char *out)
+{
+	const EVP_MD *md = dkim_sha256();
+
+	return md && EVP_Digest(p, n, out, NULL, md, NULL) == 1 ? 0 : -1;
+}
+
+void dkim_shutdown(void)
+{
+	for (int i = 0; i < DKIM_KEY_CACHE; i++) {
+		free(key_cache[i].p);
+		EVP_PKEY_free(key_cache[i].k);
+		key_cache[i].p = NULL;
+		key_cache[i].k = NULL;
+	}
+	EVP_MD_free(sha256_md);
+	sha256_md = NULL;
+}
+
+static EVP_PKEY *key_cache_get(const struct dkim_key *key)
+{
+	for (int i = 0; i < DKIM_KEY_CACHE; i++)
+		if (key_cache[i].p && key_cache[i].ed25519 == key->ed25519 &&
+		    strcmp(key_cache[i].p, key->p) == 0) {
+			key_cache[i].used = ++key_tick;
+			if (EVP_PKEY_up_ref(key_cache[i].k) != 1)
+				return NULL;
+			return key_cache[i].k;
+		}
+	return NULL;
+}
+
+static void key_cache_put(const struct dkim_key *key, EVP_PKEY *k)
+{
+	int v = 0;
+	char *copy = strdup(key->p);
+
+	if (!copy || EVP_PKEY_up_ref(k) != 1) {
+		free(copy);
+		return;
+	}
+	for (int i = 1; i < DKIM_KEY_CACHE; i++)
+		if (key_cache[i].used < key_cache[v].used)
+			v = i;
+	free(key_cache[v].p);
+	EVP_PKEY_free(key_cache[v].k);
+	key_cache[v].p = copy;
+	key_cache[v].ed25519 = key->ed25519;
+	key_cache[v].k = k;
+	key_cache[v].used = ++key_tick;
+}
 
 static int b64(const char *s, struct buf *out, size_t max)
 {
@@ -531,7 +614,8 @@ static enum dkim_status dkim_check_one(const struct dkim_sig *sig, const struct 
 		}
 		clen = (size_t)sig->l;
 	}
-	SHA256((const unsigned char *)(cb.p ? cb.p : ""), clen, dig);
+	if (dkim_digest(cb.p ? cb.p : "", clen, dig) < 0)
+		goto tempfail;
 	if (b64(sig->bh, &bhb, 64) < 0 || bhb.len != sizeof dig ||
 	    memcmp(bhb.p, dig, sizeof dig) != 0) {
 		*why = "body hash mismatch";
@@ -563,11 +647,16 @@ static enum dkim_status dkim_check_one(const struct dkim_sig *sig, const struct 
 		}
 		buf_free(&self_b);
 	}
-	if (b64(key->p, &kb, 8192) < 0 || b64(sig->b, &sb, 2048) < 0) {
+	if (b64(sig->b, &sb, 2048) < 0) {
 		*why = "bad base64";
 		goto out;
 	}
-	if (key->ed25519) {
+	if ((pkey = key_cache_get(key)) != NULL) {
+		/* parsed and checked before */
+	} else if (b64(key->p, &kb, 8192) < 0) {
+		*why = "bad base64";
+		goto out;
+	} else if (key->ed25519) {
 		if (kb.len != 32 || !(pkey = EVP_PKEY_new_raw_public_key(
 		                          EVP_PKEY_ED25519, NULL, (unsigned char *)kb.p, 32))) {
 			*why = "bad ed25519 key";
@@ -585,17 +674,20 @@ static enum dkim_status dkim_check_one(const struct dkim_sig *sig, const struct 
 			goto out;
 		}
 	}
+	if (kb.len)
+		key_cache_put(key, pkey);
 	md = EVP_MD_CTX_new();
 	if (!md)
 		goto tempfail;
 	int ok;
 	if (key->ed25519) {
 		/* RFC 8463 3: Ed25519 signs the SHA-256 hash of the header data. */
-		SHA256((const unsigned char *)(hd.p ? hd.p : ""), hd.len, dig);
+		if (dkim_digest(hd.p ? hd.p : "", hd.len, dig) < 0)
+			goto tempfail;
 		ok = EVP_DigestVerifyInit(md, NULL, NULL, NULL, pkey) == 1 &&
 		     EVP_DigestVerify(md, (unsigned char *)sb.p, sb.len, dig, sizeof dig) == 1;
 	} else {
-		ok = EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pkey) == 1 &&
+		ok = EVP_DigestVerifyInit(md, NULL, dkim_sha256(), NULL, pkey) == 1 &&
 		     EVP_DigestVerify(md, (unsigned char *)sb.p, sb.len,
 		                      (const unsigned char *)(hd.p ? hd.p : ""), hd.len) == 1;
 	}

@@ -67,5 +67,7 @@ unsigned dkim_verify(const struct auth_dns *dns, struct arena *a, const struct m
                      const char *msg, size_t len, struct dkim_result *out, unsigned max);
 
 const char *dkim_status_name(enum dkim_status s);
+/* Free the parsed-key cache (scanner fini). */
+void dkim_shutdown(void);
 
 #endif
