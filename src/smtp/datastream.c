@@ -3,6 +3,8 @@
  */
 #include "smtp/datastream.h"
 
+#include <string.h>
+
 enum {
 	ST_BOL,    /* at the beginning of a line (also right after DATA) */
 	ST_DOT,    /* a '.' at the beginning of a line, held back */
@@ -39,6 +41,25 @@ enum smtp_data_status smtp_data_decode(struct smtp_data_decoder *d, const char *
 	char ch = 0;
 
 	while (q < end) {
+		if (d->state == ST_MID) {
+			/* Inside a line only CR, LF and NUL matter: skip to the first of them with
+			 * memchr (each pass is vectorised), then let the switch take that byte. */
+			const char *cr = memchr(q, '\r', (size_t)(end - q));
+			size_t span = (size_t)((cr ? cr : end) - q);
+			const char *lf = span ? memchr(q, '\n', span) : NULL;
+
+			if (lf)
+				span = (size_t)(lf - q);
+			if (span > 0 && (lf = memchr(q, '\0', span)) != NULL)
+				span = (size_t)(lf - q);
+			if (span > 0) {
+				d->line_len += span;
+				if (d->line_len > d->max_line)
+					d->line_too_long = 1;
+				q += span;
+				continue;
+			}
+		}
 		ch = *q;
 
 		if (++d->line_len > d->max_line)

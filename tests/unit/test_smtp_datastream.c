@@ -43,6 +43,14 @@ static const struct ds_case dot_cases[] = {
     /* max_line is 10 below: 8 octets + CRLF fits, 9 + CRLF does not */
     {IN("12345678\r\n.\r\n"), SMTP_DATA_END, "12345678\r\n", 0, 0, 0},
     {IN("123456789\r\n.\r\n"), SMTP_DATA_END, "123456789\r\n", 0, 0, 1},
+    /* inside a line the decoder skips to the next CR, LF or NUL (memchr): each must still be
+     * seen wherever it falls in the stretch */
+    {IN("abc\r\ndefg\nhij\r\n.\r\n"), SMTP_DATA_BAD, NULL, 0, '\n', 0},
+    {IN("abc\r\nde\0fg\r\n.\r\n"), SMTP_DATA_BAD, NULL, 0, '\0', 0},
+    {IN("abc\r\nde\0f\ng\r\n.\r\n"), SMTP_DATA_BAD, NULL, 0, '\0', 0},
+    {IN("abc\r\ndef\ng\0\r\n.\r\n"), SMTP_DATA_BAD, NULL, 0, '\n', 0},
+    {IN("ab\r\n1234567\r\n12345678901234\r\n.\r\n"), SMTP_DATA_END,
+     "ab\r\n1234567\r\n12345678901234\r\n", 0, 0, 1},
 };
 
 static const struct ds_case chunk_cases[] = {
