@@ -27,6 +27,16 @@ class DnsServer:
         return "127.0.0.1:%d" % self.port
 
     def start(self):
+        # free_port() asks TCP; the UDP port may still be taken: try a few ports.
+        for attempt in range(3):
+            try:
+                return self._start()
+            except AssertionError:
+                if attempt == 2:
+                    raise
+                self.port = free_port()
+
+    def _start(self):
         args = [shutil.which("dnsmasq") or "/usr/sbin/dnsmasq", "--keep-in-foreground",
                 "--conf-file=/dev/null", "--port=%d" % self.port, "--listen-address=127.0.0.1",
                 "--bind-interfaces", "--no-resolv", "--no-hosts", "--pid-file=",
