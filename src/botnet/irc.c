@@ -148,10 +148,11 @@ int irc_parse(const char *p, size_t len, struct irc_msg *m)
 
 int irc_tag_next(struct slice *rest, struct slice *key, struct slice *val)
 {
-	const char *p = rest->p, *end = p + rest->len, *semi, *eq;
+	const char *p = rest->p, *end, *semi, *eq;
 
 	if (rest->len == 0)
-		return 0;
+		return 0; /* also when p is NULL: no arithmetic on it */
+	end = p + rest->len;
 	semi = memchr(p, ';', rest->len);
 	if (semi == NULL)
 		semi = end;
@@ -254,7 +255,7 @@ static struct slice irc_list_next(struct slice *list)
 
 	if (comma == NULL) {
 		item = *list;
-		*list = (struct slice){list->p + list->len, 0};
+		*list = (struct slice){list->len ? list->p + list->len : list->p, 0};
 		return item;
 	}
 	item = (struct slice){list->p, (size_t)(comma - list->p)};
