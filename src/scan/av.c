@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -407,6 +408,38 @@ static int av_leaf_in_raw(const struct mime_part *p)
 	       (p->filename == NULL || p->filename[0] == '\0');
 }
 
+/* An HTML leaf whose bytes the raw scan of the message did not see as they are (it was base64
+ * or quoted-printable): libclamav scans an HTML file only through its normalised, lower-cased
+ * views (its default configuration skips the raw bytes of HTML), so a signature on the bytes as
+ * written (EICAR's upper-case string, any binary pattern) would never meet them. Told the way
+ * libclamav's type detection would: declared or named HTML, or an HTML tag in the first 4 KiB. */
+static int av_leaf_html_unseen(const struct mime_part *p, const unsigned char *b, size_t len)
+{
+	static const char *const tags[] = {"<html", "<body", "<head", "<script", "<!doctype", NULL};
+	size_t head = len < 4096 ? len : 4096;
+	const char *dot;
+
+	if (p->encoding == MIME_ENC_7BIT || p->encoding == MIME_ENC_8BIT ||
+	    p->encoding == MIME_ENC_BINARY)
+		return 0;
+	if (strcasecmp(p->subtype, "html") == 0)
+		return 1;
+	dot = p->filename ? strrchr(p->filename, '.') : NULL;
+	if (dot && (strcasecmp(dot, ".htm") == 0 || strcasecmp(dot, ".html") == 0))
+		return 1;
+	for (const unsigned char *q = memchr(b, '<', head); q;
+	     q = memchr(q + 1, '<', head - (size_t)(q + 1 - b))) {
+		for (size_t i = 0; tags[i]; i++) {
+			size_t n = strlen(tags[i]);
+
+			if ((size_t)(b + head - q) >= n &&
+			    strncasecmp((const char *)q, tags[i], n) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
 /*
  * Well-formed mail (nearly all of it): the message is scanned as raw bytes and each decoded
  * leaf on its own (but for plain text sent as it is, whose bytes the raw scan saw), so every
@@ -443,6 +476,8 @@ static int av_scan(struct scan_task *t)
 		if (!mime_part_is_leaf(p) || b == NULL || blen == 0 || (!full && av_leaf_in_raw(p)))
 			continue;
 		r = av_scan_map((const char *)b, blen, p->filename, AV_ALL, t, &vn);
+		if (r == 0 && av_leaf_html_unseen(p, b, blen))
+			r = av_scan_map((const char *)b, blen, p->filename, AV_RAW, NULL, &vn);
 		if (r == 1) {
 			char where[64];
 

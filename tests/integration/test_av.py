@@ -141,6 +141,14 @@ class Eicar(unittest.TestCase):
         self.assertIn(b"quoted-printable", msg)
         self.assertRejectedAsVirus(msg)
 
+    def test_inside_base64_and_qp_html(self):
+        # libclamav scans HTML only through its normalised (lower-cased) views; an encoded HTML
+        # part's bytes as written are scanned once more as raw bytes (docs/scanning.md).
+        html = ("<html><body><p>Your invoice</p>%s</body></html>" % eicar().decode()).encode()
+        self.assertRejectedAsVirus(attachment_message("page.html", html, ctype=("text", "html")))
+        self.assertRejectedAsVirus(attachment_message("page.htm", html, cte="qp",
+                                                      ctype=("text", "html")))
+
     def test_inside_message_rfc822(self):
         inner = email.message_from_bytes(attachment_message("eicar.com", eicar()))
         outer = email.mime.multipart.MIMEMultipart()
