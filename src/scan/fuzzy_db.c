@@ -27,6 +27,8 @@ struct fuzzy_pending {
 	uint64_t now;
 	uint8_t kind;
 	uint8_t index; /* add sig's min-hashes under id (a new campaign or a drifted variant) */
+	uint8_t fresh; /* no campaign matched at lookup: look again when writing if need be */
+	size_t snap;   /* the lookup's snapshot (transaction id) */
 	char ip[64];
 	struct fuzzy_sig sig;
 };
@@ -307,6 +309,25 @@ static int read_begin(struct fuzzy_db *db)
 	return mdb_errno(r);
 }
 
+/*
+ * A sighting that matched nothing when scanned (pend[i]) may match something by now: when
+ * another writer committed since its snapshot (a learn, another worker's batch), or when an
+ * earlier new campaign of this batch is like it. Otherwise it is certainly new and the second
+ * lookup (32 cursor positionings) is skipped.
+ */
+static int fresh_may_match(const struct fuzzy_db *db, MDB_txn *txn, unsigned i)
+{
+	const struct fuzzy_pending *p = &db->pend[i];
+
+	if (mdb_txn_id(txn) != p->snap + 1)
+		return 1;
+	for (unsigned j = 0; j < i; j++)
+		if (db->pend[j].fresh && db->pend[j].kind == FUZZY_KIND_TEXT &&
+		    fuzzy_sig_similarity(&db->pend[j].sig, &p->sig) >= FUZZY_MATCH_MIN)
+			return 1;
+	return 0;
+}
+
 int fuzzy_db_flush(struct fuzzy_db *db)
 {
 	MDB_txn *txn;
@@ -318,18 +339,30 @@ int fuzzy_db_flush(struct fuzzy_db *db)
 		return mdb_errno(r);
 	for (unsigned i = 0; i < db->npend && r == 0; i++) {
 		const struct fuzzy_pending *p = &db->pend[i];
-		struct fuzzy_campaign c;
+		struct fuzzy_match m;
+		int index = p->index;
 
-		/* the record as it is now: learn may have changed it since the lookup */
-		if (fp_get(txn, db, p->id, &c) != 0) {
-			memset(&c, 0, sizeof c);
-			c.id = p->id;
-			c.kind = p->kind;
+		if (p->fresh && p->kind == FUZZY_KIND_TEXT && fresh_may_match(db, txn, i)) {
+			/*
+			 * No campaign matched when it was scanned, but one may exist now: a learn
+			 * (`mxtower learn --spam` of this very campaign), another worker's batch,
+			 * an earlier sighting in this one. Joining it keeps one campaign where the
+			 * immediate path would have had one; a second, never-learned campaign
+			 * beside a learned one could win the next variant's match and hide
+			 * FUZZY_SPAM.
+			 */
+			if ((r = text_lookup(txn, db, &p->sig, 1, &m, &index)) < 0)
+				break;
+		} else if (fp_get(txn, db, p->id, &m.c) != 0) {
+			/* the record as it is now: learn may have changed it since the lookup */
+			memset(&m.c, 0, sizeof m.c);
+			m.c.id = p->id;
+			m.c.kind = p->kind;
 		}
-		fuzzy_campaign_observe(&c, p->ip, p->now);
-		r = fp_put(txn, db, &c);
-		if (r == 0 && p->index)
-			r = mh_index(txn, db, &p->sig, p->id);
+		fuzzy_campaign_observe(&m.c, p->ip, p->now);
+		r = fp_put(txn, db, &m.c);
+		if (r == 0 && index)
+			r = mh_index(txn, db, &p->sig, m.c.id);
 	}
 	db->npend = 0;
 	return txn_finish(txn, r, 1);
@@ -349,6 +382,7 @@ static int observe_deferred(struct fuzzy_db *db, const struct fuzzy_sig *sig, ui
                             const char *ip, uint64_t now, struct fuzzy_match *m)
 {
 	struct fuzzy_pending *p;
+	size_t snap;
 	int index = 0, r;
 
 	if (db->npend >= FUZZY_PENDING_MAX && (r = fuzzy_db_flush(db)) < 0)
@@ -359,6 +393,7 @@ static int observe_deferred(struct fuzzy_db *db, const struct fuzzy_sig *sig, ui
 		r = text_lookup(db->rtxn, db, sig, 1, m, &index);
 	else
 		r = attach_find(db->rtxn, db, att, 1, m);
+	snap = mdb_txn_id(db->rtxn);
 	mdb_txn_reset(db->rtxn);
 	if (r < 0)
 		return r;
@@ -370,8 +405,10 @@ static int observe_deferred(struct fuzzy_db *db, const struct fuzzy_sig *sig, ui
 	p->now = now;
 	p->kind = (uint8_t)m->c.kind;
 	p->index = (uint8_t)index;
+	p->fresh = !m->found;
+	p->snap = snap;
 	snprintf(p->ip, sizeof p->ip, "%s", ip ? ip : "");
-	if (sig && index)
+	if (sig && (index || !m->found))
 		p->sig = *sig;
 	return 0;
 }

@@ -261,6 +261,47 @@ static void test_db_deferred(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/*
+ * The race test_spam found: a variant scanned (pending, no campaign yet), then the campaign
+ * learned as spam by `mxtower learn`, then the batch written. The sighting must join the
+ * learned campaign, not found a second one that could win the next variant's match.
+ */
+static void test_db_deferred_joins_learned(void **state)
+{
+	char dir[64] = "/tmp/test_fuzzy.XXXXXX", path[128];
+	struct fuzzy_sig a, b;
+	struct fuzzy_match m;
+	struct fuzzy_db *scan, *learn;
+	struct each_ctx e = {0, 0};
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/fuzzy.lmdb", dir);
+	scan = fuzzy_db_open(path, FUZZY_DB_DEFER);
+	learn = fuzzy_db_open(path, FUZZY_DB_SYNC);
+	assert_non_null(scan);
+	assert_non_null(learn);
+	fuzzy_sig_make(campaign, strlen(campaign), &a);
+	fuzzy_sig_make(variant, strlen(variant), &b);
+	assert_int_equal(fuzzy_db_text(scan, &a, "198.51.100.7", 1700000000, 1, &m), 0);
+	assert_false(m.found);
+	assert_int_equal(fuzzy_db_learn_text(learn, &b, 1, +1), 0);
+	assert_int_equal(fuzzy_db_flush(scan), 0);
+	assert_int_equal(fuzzy_campaign_each(learn, 0, each_cb, &e), 0);
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.count, 1);
+	/* the next copy matches the learned campaign, its own sighting counted */
+	assert_int_equal(fuzzy_db_text(scan, &a, "198.51.100.8", 1700000001, 1, &m), 0);
+	assert_true(m.found);
+	assert_int_equal(m.similarity, FUZZY_NHASH);
+	assert_int_equal(m.c.spam, 1);
+	assert_int_equal(m.c.count, 2);
+	fuzzy_db_close(scan);
+	fuzzy_db_close(learn);
+	snprintf(path, sizeof path, "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +309,7 @@ int main(void)
 		cmocka_unit_test(test_sig_short),
 		cmocka_unit_test(test_windows),        cmocka_unit_test(test_db),
 		cmocka_unit_test(test_db_deferred),
+		cmocka_unit_test(test_db_deferred_joins_learned),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
