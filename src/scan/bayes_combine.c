@@ -12,10 +12,11 @@
  * away which side was stronger. Spam posted to a mailing list, or a newsletter whose text is
  * honestly ham-like, collects 60-100 clues each way and ends at exactly 0.5 with its spam-side
  * headers and links outvoted: in the held-out quarter of the training split (docs/spam.md), 14
- * of the 31 spam the default policy let through had I within 0.02 of 0.5. So, only when both tails are significant
- * (min(H, S) near 1), the indicator moves by at most BAYES_TIE_WEIGHT towards the side whose
- * tail probability is smaller, by the difference of the log tail probabilities. One-sided
- * evidence (min(H, S) near 0) is left exactly as chi-squared has it.
+ * of the 31 spam the default policy let through had I within 0.02 of 0.5. So the indicator
+ * moves towards the side whose tail probability is smaller, by the difference of the log tail
+ * probabilities, scaled by min(H, S): by up to BAYES_TIE_WEIGHT when both tails are
+ * significant (min(H, S) near 1), not at all when the evidence is one-sided (min(H, S) near
+ * 0), where chi-squared's value stands.
  */
 #include "scan/bayes.h"
 
