@@ -28,11 +28,18 @@
 /* A JSON reply is at most this big: 48 h of minute samples in a dozen series fits with room. */
 #define API_REPLY_MAX (4 * 1024 * 1024)
 
+struct queue;
+struct tracking;
+
 struct web_state {
 	const struct config *cfg;
 	const struct stat_segment *seg;
 	struct history *h;
 	char token[TOKEN_LEN + 1];
+	/* Opened on first use and kept (the API runs on one thread): opening the tracking
+	 * database (schema, WAL) on every request cost more than the request. */
+	struct queue *q;
+	struct tracking *trk;
 };
 
 struct web_request {

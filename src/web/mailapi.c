@@ -105,9 +105,31 @@ static int mailapi_quarantine_one(void *arg, const char *id)
 	return x->rc != 0;
 }
 
+static struct queue *mailapi_queue(struct web_state *w)
+{
+	if (w->q == NULL)
+		w->q = queue_open(w->cfg);
+	return w->q;
+}
+
+static struct tracking *mailapi_tracking_db(struct web_state *w)
+{
+	if (w->trk == NULL)
+		w->trk = tracking_open(w->cfg);
+	return w->trk;
+}
+
+void mailapi_close(struct web_state *w)
+{
+	queue_close(w->q);
+	tracking_close(w->trk);
+	w->q = NULL;
+	w->trk = NULL;
+}
+
 static void mailapi_quarantine_list(struct web_state *w, struct web_reply *r, int suspects)
 {
-	struct queue *q = queue_open(w->cfg);
+	struct queue *q = mailapi_queue(w);
 	struct mailapi_list x = {.cfg = w->cfg, .q = q, .b = &r->body, .suspects_only = suspects};
 
 	if (q == NULL) {
@@ -143,7 +165,6 @@ static void mailapi_quarantine_list(struct web_state *w, struct web_reply *r, in
 		x.rc = buf_printf(&r->body, "],\"count\":%d}", x.n);
 	if (x.rc != 0)
 		web_reply_error(r, 500, "reply too large");
-	queue_close(q);
 }
 
 static void mailapi_quarantine_act(struct web_state *w, const struct web_request *rq,
@@ -160,7 +181,7 @@ static void mailapi_quarantine_act(struct web_state *w, const struct web_request
 		web_reply_error(r, 400, "not a queue id");
 		return;
 	}
-	q = queue_open(w->cfg);
+	q = mailapi_queue(w);
 	if (q == NULL) {
 		web_reply_error(r, 500, "cannot open the queue");
 		return;
@@ -169,7 +190,6 @@ static void mailapi_quarantine_act(struct web_state *w, const struct web_request
 		rc = quarantine_release(w->cfg, q, id);
 	else
 		rc = quarantine_delete(w->cfg, q, id);
-	queue_close(q);
 	if (rc == -ENOENT) {
 		web_reply_error(r, 404, "no such message in the quarantine");
 		return;
@@ -261,7 +281,7 @@ static void mailapi_tracking(struct web_state *w, const struct web_request *rq,
 	struct tracking_record *res[2] = {NULL, NULL};
 	size_t nres[2] = {0, 0};
 	int passes = 1, n = 0, rc = 0;
-	struct tracking *t = tracking_open(w->cfg);
+	struct tracking *t = mailapi_tracking_db(w);
 
 	if (t == NULL) {
 		web_reply_error(r, 500, "cannot open the tracking database");
@@ -283,7 +303,6 @@ static void mailapi_tracking(struct web_state *w, const struct web_request *rq,
 		}
 		rc = tracking_search(t, &q, &res[p], &nres[p]);
 	}
-	tracking_close(t);
 	if (rc < 0) {
 		web_reply_error(r, 500, "search failed");
 		goto out;

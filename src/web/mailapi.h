@@ -10,5 +10,7 @@
 
 /* 1 if rq was one of ours (r is filled), 0 if not. */
 int mailapi_handle(struct web_state *w, const struct web_request *rq, struct web_reply *r);
+/* Close the queue and tracking handles w keeps (at exit). */
+void mailapi_close(struct web_state *w);
 
 #endif

@@ -20,6 +20,7 @@
 #include "core/stats.h"
 #include "core/token.h"
 #include "web/api.h"
+#include "web/mailapi.h"
 #include "web/auth.h"
 #include "web/metrics.h"
 #include "web/sampler.h"
@@ -404,6 +405,7 @@ int web_main(const struct config *cfg, int listen_fd)
 out:
 	if (d != NULL)
 		MHD_stop_daemon(d);
+	mailapi_close(&web);
 	history_close(web.h);
 	return rc;
 }
