@@ -328,6 +328,21 @@ class Node:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def node_with_sink(config=None, tenant="acme", domain="example.test"):
+    """A started sink and a started node (with config) whose tenant is routed to it."""
+    sink = Sink().start()
+    node = Node(config=config)
+    node.add_tenant(tenant, domain, sink.route)
+    node.start()
+    return sink, node
+
+
+def stop_node_and_sink(node, sink):
+    node.stop()
+    sink.stop()
+    node.cleanup()
+
+
 def sink_header(raw, name):
     """The <address> of the sink's X-Sink-NAME header (Rcpt-To, Mail-From) in raw, or None."""
     m = re.search(rb"^X-Sink-" + name.encode() + rb": <([^>]*)>", raw, re.M)

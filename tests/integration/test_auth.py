@@ -15,7 +15,7 @@ import tempfile
 import unittest
 
 from dnszone import DnsServer
-from mxtest import Node, Sink, make_message, wait_until
+from mxtest import stop_node_and_sink, Node, Sink, make_message, wait_until
 
 SIGNER = "/usr/bin/python3"  # Debian's python, where python3-dkim is installed
 
@@ -81,10 +81,8 @@ class AuthTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.node.stop()
-        cls.sink.stop()
+        stop_node_and_sink(cls.node, cls.sink)
         cls.dns.stop()
-        cls.node.cleanup()
 
     def sign(self, msg):
         p = subprocess.run([SIGNER, "-c", SIGN, self.key], input=msg, stdout=subprocess.PIPE,

@@ -10,7 +10,7 @@ import tempfile
 import unittest
 
 from dnszone import DnsServer
-from mxtest import Node, Sink, make_message, wait_until
+from mxtest import stop_node_and_sink, Node, Sink, make_message, wait_until
 
 V6_NIBBLES = ".".join(reversed("20010db8000000000000000000000001"))  # 2001:db8::1
 
@@ -37,10 +37,8 @@ class DnsblTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.node.stop()
-        cls.sink.stop()
+        stop_node_and_sink(cls.node, cls.sink)
         cls.dns.stop()
-        cls.node.cleanup()
 
     def deliver(self, subject, body):
         msg = make_message(sender="a@sender.test", to="bob@acme-corp.test", subject=subject,

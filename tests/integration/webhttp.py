@@ -64,20 +64,16 @@ def wait_colour(node, token, colour, timeout=60, reason=None):
 def web_node(config):
     """A started node (with config) whose tenant acme (example.test) is routed to a started
     sink, with its web process answering: (sink, node, token)."""
-    from mxtest import Node, Sink
-    sink = Sink().start()
-    node = Node(config=config)
-    node.add_tenant("acme", "example.test", sink.route)
-    node.start()
+    from mxtest import node_with_sink
+    sink, node = node_with_sink(config)
     token = node.token()
     wait_web(node, token)
     return sink, node, token
 
 
 def web_node_stop(sink, node):
-    node.stop()
-    sink.stop()
-    node.cleanup()
+    from mxtest import stop_node_and_sink
+    stop_node_and_sink(node, sink)
 
 
 def wait_web(node, token, timeout=30):
