@@ -16,16 +16,32 @@
 /* Small enough that real seeds run out of arena. */
 #define FUZZ_ARENA_TINY (80u * 1024)
 
+/*
+ * Every range the parse hands out must be readable: under ASan ask the shadow memory about the
+ * whole range at once (a byte-by-byte read cost a third of each run); elsewhere read its ends.
+ */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FUZZ_HAVE_ASAN 1
+#endif
+#endif
+#ifdef FUZZ_HAVE_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 static volatile unsigned sink;
 
 static void touch(const void *p, size_t n)
 {
 	const unsigned char *s = p;
-	unsigned acc = 0;
 
-	for (size_t i = 0; i < n; i++)
-		acc += s[i];
-	sink += acc;
+	if (n == 0)
+		return;
+#ifdef FUZZ_HAVE_ASAN
+	if (__asan_region_is_poisoned((void *)s, n))
+		abort();
+#endif
+	sink += s[0] + s[n - 1];
 }
 
 static void check_msg(const struct mime_msg *m, const struct mime_limits *lim)
