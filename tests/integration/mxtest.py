@@ -7,6 +7,7 @@ report in any node process fails the test that stopped it.
 """
 import atexit
 import email
+import glob
 import os
 import re
 import shutil
@@ -27,6 +28,15 @@ CORPORA = os.environ.get("MXTOWER_CORPORA", os.path.normpath(os.path.join(ROOT, 
 SANITIZER_RE = re.compile(r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer")
 
 _live = []
+_homes = []
+
+
+def shm_scratch_glob(home):
+    """The scan workers' tmpfs scratch dirs of HOME (src/scan/worker.c: FNV-1a of its real path)."""
+    h = 1469598103934665603
+    for c in os.path.realpath(home).encode():
+        h = ((h ^ c) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return "/dev/shm/mxtower-%016x.scan-*" % h
 
 
 def _cleanup():
@@ -35,6 +45,11 @@ def _cleanup():
             obj.stop(check=False)
         except Exception:
             pass
+    # A node killed with -9 leaves its workers' scratch on /dev/shm; its home is gone with
+    # the test, so no later node would reuse (and empty) it.
+    for home in _homes:
+        for d in glob.glob(shm_scratch_glob(home)):
+            shutil.rmtree(d, ignore_errors=True)
 
 
 atexit.register(_cleanup)
@@ -162,6 +177,7 @@ class Node:
         self.tmp = tempfile.mkdtemp(prefix="mxnode-")
         self.home = home or os.path.join(self.tmp, "home")
         os.makedirs(self.home, exist_ok=True)
+        _homes.append(self.home)
         self.smtp_port = free_port()
         self.http_port = free_port()
         self.binary = binary or MXTOWER
