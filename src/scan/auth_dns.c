@@ -124,6 +124,16 @@ static int dns_parse_addrs(int type, const unsigned char *abuf, int alen, struct
 	return ARES_SUCCESS;
 }
 
+/* Room for up to N strings (at most DNS_MAX_RR) in OUT; returns the count made room for, 0 on
+ * no memory (OUT->str is then NULL). */
+static unsigned dns_strs_alloc(struct arena *a, unsigned n, struct dns_answer *out)
+{
+	if (n > DNS_MAX_RR)
+		n = DNS_MAX_RR;
+	out->str = arena_zalloc(a, sizeof *out->str * (n ? n : 1));
+	return out->str ? n : 0;
+}
+
 static int dns_parse_txt(const unsigned char *abuf, int alen, struct arena *a,
                          struct dns_answer *out)
 {
@@ -136,9 +146,7 @@ static int dns_parse_txt(const unsigned char *abuf, int alen, struct arena *a,
 	for (t = txt; t; t = t->next)
 		if (t->record_start || t == txt)
 			n++;
-	if (n > DNS_MAX_RR)
-		n = DNS_MAX_RR;
-	out->str = arena_zalloc(a, sizeof *out->str * (n ? n : 1));
+	n = dns_strs_alloc(a, n, out);
 	if (!out->str) {
 		ares_free_data(txt);
 		return ARES_ENOMEM;
@@ -187,9 +195,7 @@ static int dns_parse_mx(const unsigned char *abuf, int alen, struct arena *a,
 	for (m = mx; m; m = m->next)
 		n++;
 	/* One more than SPF's limit of 10 is enough to tell "too many" (RFC 7208 4.6.4). */
-	if (n > DNS_MAX_RR)
-		n = DNS_MAX_RR;
-	out->str = arena_zalloc(a, sizeof *out->str * (n ? n : 1));
+	n = dns_strs_alloc(a, n, out);
 	if (!out->str) {
 		ares_free_data(mx);
 		return ARES_ENOMEM;
@@ -212,8 +218,7 @@ static int dns_parse_ptr(const unsigned char *abuf, int alen, struct arena *a,
 
 	if (r != ARES_SUCCESS)
 		return r;
-	out->str = arena_zalloc(a, sizeof *out->str * DNS_MAX_RR);
-	if (!out->str) {
+	if (dns_strs_alloc(a, DNS_MAX_RR, out) == 0) {
 		ares_free_hostent(he);
 		return ARES_ENOMEM;
 	}
