@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	{"sink", cmd_sink, "capture SMTP server writing a Maildir (a client's server stand-in)"},
 	{"scan", cmd_scan, "scan message files and print verdicts"},
 	{"learn", cmd_learn, "train Bayes and fuzzy: --spam|--ham FILE|DIR..."},
+	{"train-weights", cmd_train_weights, "fit the learned combination of symbols and Bayes"},
 	{"rules", cmd_rules, "check a rule file"},
 	{"sig", cmd_sig, "add|list analysts' signatures"},
 	{"quarantine", cmd_quarantine, "list|show|release|delete quarantined mail"},

@@ -20,6 +20,7 @@ int cmd_sig(int argc, char **argv);        /* cli/sig.c */
 int cmd_quarantine(int argc, char **argv); /* cli/quarantine.c */
 int cmd_suspect(int argc, char **argv);    /* cli/suspect.c */
 int cmd_learn(int argc, char **argv);      /* cli/learn.c */
+int cmd_train_weights(int argc, char **argv); /* cli/train_weights.c */
 int cmd_rules(int argc, char **argv);      /* cli/rules.c */
 int cmd_status(int argc, char **argv);     /* cli/status.c */
 int cmd_node(int argc, char **argv);       /* cli/node.c */

@@ -31,6 +31,12 @@
 #define BAYES_HAM_SCORE 3.0
 
 static struct bayes_db *bayes_scan_db;
+static int bayes_hold_out; /* see bayes_hold_out_learned */
+
+void bayes_hold_out_learned(int on)
+{
+	bayes_hold_out = on;
+}
 
 double bayes_score(double prob)
 {
@@ -92,8 +98,40 @@ static int bayes_init(const struct config *cfg)
 		return -ENAMETOOLONG;
 	if ((r = fs_mkdir_p(dir, 0755)) < 0)
 		return r;
-	bayes_scan_db = bayes_db_open(path, 0);
+	bayes_scan_db = bayes_db_open(path, bayes_hold_out ? BAYES_DB_BULK : 0);
 	return bayes_scan_db ? 0 : -EIO;
+}
+
+/*
+ * Classify a message as if it had never been learned: unlearn it with the very features
+ * `mxtower learn` stored (one sink for header and body), classify, learn it back.
+ */
+static int classify_held_out(struct scan_task *t, const struct tok_sink *h,
+			     const struct tok_sink *b, struct bayes_verdict *v)
+{
+	struct tok_sink s;
+	uint8_t digest[BAYES_DIGEST_LEN];
+	enum bayes_class was = BAYES_CLASS_NONE;
+	int r;
+
+	bayes_message_digest(t->msg, t->len, digest);
+	if ((r = bayes_db_class_of(bayes_scan_db, digest, &was)) < 0)
+		return r;
+	if (was == BAYES_CLASS_NONE)
+		return bayes_db_classify(bayes_scan_db, h->h, h->n, b->h, b->n, v);
+	s.h = arena_alloc(t->arena, TOK_MAX_FEATURES * sizeof *s.h);
+	if (s.h == NULL)
+		return -ENOMEM;
+	s.n = 0;
+	s.max = TOK_MAX_FEATURES;
+	tokenize_message(&s, &s, t->mime, t->msg, t->len);
+	tok_sink_finish(&s);
+	if ((r = bayes_db_learn(bayes_scan_db, digest, s.h, s.n, BAYES_CLASS_NONE, NULL)) < 0)
+		return r;
+	r = bayes_db_classify(bayes_scan_db, h->h, h->n, b->h, b->n, v);
+	int r2 = bayes_db_learn(bayes_scan_db, digest, s.h, s.n, was, NULL);
+
+	return r2 < 0 ? r2 : r;
 }
 
 static int bayes_scan(struct scan_task *t)
@@ -111,7 +149,10 @@ static int bayes_scan(struct scan_task *t)
 	tokenize_message(&h, &b, t->mime, t->msg, t->len);
 	tok_sink_finish(&h);
 	tok_sink_finish(&b);
-	r = bayes_db_classify(bayes_scan_db, h.h, h.n, b.h, b.n, &v);
+	if (bayes_hold_out)
+		r = classify_held_out(t, &h, &b, &v);
+	else
+		r = bayes_db_classify(bayes_scan_db, h.h, h.n, b.h, b.n, &v);
 	if (r == -ENODATA)
 		return 0;
 	if (r < 0)

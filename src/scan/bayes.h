@@ -5,9 +5,10 @@
  * Storage (bayes_db.c): one LMDB environment, <home>/db/bayes.lmdb (a single file plus its
  * -lock file), shared by every scan worker through the page cache, without per-process copies.
  * A reader opens a read transaction per message, so a message learned by `mxtower learn` counts
- * from the next scan on. Sub-databases: "tokens" (u64 feature hash -> {spam, ham} counts),
- * "meta" (messages learned per class), "seen" (message digest -> class it was learned as, which
- * is what makes unlearn and relearn exact).
+ * from the next scan on (a bulk learn commits at least once a second). Sub-databases: "meta"
+ * ("table": every token's {spam, ham} counts and the messages learned per class, one hash table
+ * in one value, read zero-copy: bayes_table.h), "seen" (message digest -> class it was learned
+ * as, which is what makes unlearn and relearn exact).
  *
  * Combiner (bayes_combine.c): pure functions of counts, unit-tested on known values.
  * Scanner (bayes.c): the ops table; symbols BAYES_SPAM / BAYES_HAM with the probability.
@@ -96,6 +97,8 @@ int bayes_db_class_of(struct bayes_db *db, const uint8_t digest[BAYES_DIGEST_LEN
 		      enum bayes_class *cls);
 /* Messages learned per class. 0 or -errno. */
 int bayes_db_counts(struct bayes_db *db, uint64_t *nspam, uint64_t *nham);
+/* One token's counts (tests, tools). 0, -ENOENT when never seen, -errno. */
+int bayes_db_token(struct bayes_db *db, uint64_t h, uint32_t *spam, uint32_t *ham);
 
 /* ---- message helpers (bayes.c) ---- */
 
@@ -111,6 +114,16 @@ double bayes_score(double prob);
  * when there was nothing to do (also when the bayes scanner is not running), -errno.
  */
 int bayes_autolearn(const struct mime_msg *m, const char *msg, size_t len, enum bayes_class cls);
+
+/*
+ * Leave-one-out scanning for `mxtower train-weights` (scan/combine_fit.h): call before the
+ * pipeline's init. Each message that was learned is unlearned, classified, and learned back
+ * as the class it had (exact: the counts end as they began), so its indicator is the one a
+ * message the filter never saw would get, not the over-confident one of its own counts. The
+ * database is opened without a sync per commit; an interrupted run leaves at most the one
+ * message in flight unlearned (`mxtower learn` puts it back).
+ */
+void bayes_hold_out_learned(int on);
 
 extern const struct scanner_ops bayes_scanner;
 

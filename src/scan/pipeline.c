@@ -11,6 +11,7 @@
 #include "core/fsutil.h"
 #include "core/log.h"
 #include "scan/autolearn.h"
+#include "scan/combine.h"
 #include "scan/policy.h"
 #include "scan/registry.h"
 
@@ -185,6 +186,7 @@ int scan_pipeline_init(const struct config *cfg)
 			log_warn("scanner=%s init failed: %s (skipped)", op->name, strerror(-r));
 	}
 	autolearn_configure(cfg);
+	combine_init(cfg);
 	pipeline_ready = 1;
 	return 0;
 }
@@ -197,6 +199,7 @@ void scan_pipeline_fini(void)
 		if (scanner_ok[i] && scan_registry[i]->fini)
 			scan_registry[i]->fini();
 	memset(scanner_ok, 0, sizeof scanner_ok);
+	combine_fini();
 	pipeline_ready = 0;
 }
 
@@ -224,6 +227,7 @@ void scan_pipeline_reload(const struct config *cfg)
 		if (r < 0)
 			log_warn("scanner=%s reload failed: %s (old data kept)", op->name, strerror(-r));
 	}
+	combine_reload(cfg);
 }
 
 /* The parser's malformation flags as symbols. Small scores: malformed mail leans spammy, but
@@ -306,6 +310,8 @@ void scan_message(const char *msg, size_t len, const struct scan_envelope *env,
 		}
 	}
 	arena_free(a);
+	/* the learned combination (db/combine.model, when trained) replaces the hand-set sum */
+	combine_run(res);
 policy:
 	policy_apply(tenant, env, res);
 	autolearn_judge(res, env, tenant, bayes_first, bayes_end, agreeing);
