@@ -10,6 +10,7 @@
 #include "scan/fuzzy.h"
 
 #include "core/log.h"
+#include "store/lmdb_env.h"
 
 #include <errno.h>
 #include <lmdb.h>
@@ -45,21 +46,48 @@ struct fuzzy_db {
 	uint64_t pend_since; /* time of the oldest pending sighting */
 };
 
-static int mdb_errno(int r)
+/*
+ * The fingerprint layout the "mh" index was written with (fuzzy_shingle.c). Version 2
+ * (2026-11-29) changed every min-hash: an index of another version can never match again, so
+ * it is emptied on open (campaign records and their counters stay for the botnet API; a
+ * learned campaign has to be learned again to be recognised).
+ */
+#define FUZZY_SIG_VERSION 2
+static const char version_key[] = "sig_version";
+
+static int index_version(MDB_txn *txn, struct fuzzy_db *db, const char *path)
 {
-	if (r == 0)
+	MDB_dbi meta;
+	MDB_val k = {sizeof version_key - 1, (void *)version_key}, v;
+	MDB_stat st;
+	uint32_t have = 0, want = FUZZY_SIG_VERSION;
+	int r;
+
+	if ((r = mdb_dbi_open(txn, "meta", MDB_CREATE, &meta)) != 0)
+		return r;
+	r = mdb_get(txn, meta, &k, &v);
+	if (r == 0 && v.mv_size == sizeof have)
+		memcpy(&have, v.mv_data, sizeof have);
+	else if (r != 0 && r != MDB_NOTFOUND)
+		return r;
+	if (have == want)
 		return 0;
-	if (r == MDB_NOTFOUND)
-		return -ENOENT;
-	if (r == MDB_MAP_FULL)
-		return -ENOSPC;
-	return r > 0 ? -r : -EIO;
+	if ((r = mdb_stat(txn, db->mh, &st)) != 0)
+		return r;
+	if (st.ms_entries) {
+		log_warn("fuzzy: %s: min-hash index of fingerprint version %u, this is %u: "
+			 "emptied (learned campaigns need learning again)", path, have, want);
+		if ((r = mdb_drop(txn, db->mh, 0)) != 0)
+			return r;
+	}
+	v.mv_size = sizeof want;
+	v.mv_data = &want;
+	return mdb_put(txn, meta, &k, &v, 0);
 }
 
 struct fuzzy_db *fuzzy_db_open(const char *path, unsigned flags)
 {
 	struct fuzzy_db *db = calloc(1, sizeof *db);
-	unsigned envflags = MDB_NOSUBDIR | MDB_NOTLS;
 	MDB_txn *txn = NULL;
 	int r;
 
@@ -71,18 +99,17 @@ struct fuzzy_db *fuzzy_db_open(const char *path, unsigned flags)
 		free(db);
 		return NULL;
 	}
-	if (!(flags & FUZZY_DB_SYNC))
-		envflags |= MDB_NOSYNC | MDB_WRITEMAP; /* no write(2) per commit either */
-	if ((r = mdb_env_create(&db->env)) != 0)
-		goto fail;
-	mdb_env_set_mapsize(db->env, FUZZY_MAP_SIZE);
-	mdb_env_set_maxdbs(db->env, FUZZY_MAX_DBS);
-	if ((r = mdb_env_open(db->env, path, envflags, 0660)) != 0)
-		goto fail;
+	if (lmdb_env_open("fuzzy", path, FUZZY_MAP_SIZE, FUZZY_MAX_DBS,
+			  (flags & FUZZY_DB_SYNC) ? 0 : LMDB_ENV_NOSYNC, &db->env) < 0) {
+		free(db->pend);
+		free(db);
+		return NULL;
+	}
 	if ((r = mdb_txn_begin(db->env, NULL, 0, &txn)) != 0)
 		goto fail;
 	if ((r = mdb_dbi_open(txn, "fp", MDB_CREATE | MDB_INTEGERKEY, &db->fp)) != 0 ||
-	    (r = mdb_dbi_open(txn, "mh", MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED, &db->mh)) != 0)
+	    (r = mdb_dbi_open(txn, "mh", MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED, &db->mh)) != 0 ||
+	    (r = index_version(txn, db, path)) != 0)
 		goto fail;
 	r = mdb_txn_commit(txn);
 	txn = NULL;
@@ -93,8 +120,7 @@ fail:
 	log_warn("fuzzy: open %s: %s", path, mdb_strerror(r));
 	if (txn)
 		mdb_txn_abort(txn);
-	if (db->env)
-		mdb_env_close(db->env);
+	mdb_env_close(db->env);
 	free(db->pend);
 	free(db);
 	return NULL;
@@ -145,7 +171,7 @@ static int mh_best(MDB_txn *txn, struct fuzzy_db *db, const struct fuzzy_sig *si
 		return -ENOMEM;
 	if ((r = mdb_cursor_open(txn, db->mh, &cur)) != 0) {
 		free(ids);
-		return mdb_errno(r);
+		return lmdb_errno(r);
 	}
 	for (unsigned i = 0; i < FUZZY_NHASH; i++) {
 		uint8_t key[FUZZY_KEY_LEN];
@@ -186,7 +212,7 @@ static int fp_get(MDB_txn *txn, struct fuzzy_db *db, uint64_t id, struct fuzzy_c
 	int r = mdb_get(txn, db->fp, &k, &v);
 
 	if (r != 0)
-		return mdb_errno(r);
+		return lmdb_errno(r);
 	if (v.mv_size != sizeof *c)
 		return -EIO; /* another layout: treat as absent rather than read garbage */
 	memcpy(c, v.mv_data, sizeof *c);
@@ -198,7 +224,7 @@ static int fp_put(MDB_txn *txn, struct fuzzy_db *db, const struct fuzzy_campaign
 	uint64_t id = c->id;
 	MDB_val k = {sizeof id, &id}, v = {sizeof *c, (void *)c};
 
-	return mdb_errno(mdb_put(txn, db->fp, &k, &v, 0));
+	return lmdb_errno(mdb_put(txn, db->fp, &k, &v, 0));
 }
 
 /* Index sig's min-hashes under id (duplicates are no-ops). */
@@ -214,7 +240,7 @@ static int mh_index(MDB_txn *txn, struct fuzzy_db *db, const struct fuzzy_sig *s
 		mh_key(key, i, sig->mh[i]);
 		r = mdb_put(txn, db->mh, &k, &v, MDB_NODUPDATA);
 		if (r != 0 && r != MDB_KEYEXIST)
-			return mdb_errno(r);
+			return lmdb_errno(r);
 	}
 	return 0;
 }
@@ -290,7 +316,7 @@ static int txn_finish(MDB_txn *txn, int r, int write)
 		mdb_txn_abort(txn);
 		return r;
 	}
-	return mdb_errno(mdb_txn_commit(txn));
+	return lmdb_errno(mdb_txn_commit(txn));
 }
 
 /* The kept read transaction, renewed (FUZZY_DB_DEFER). */
@@ -306,7 +332,7 @@ static int read_begin(struct fuzzy_db *db)
 		mdb_txn_abort(db->rtxn);
 		db->rtxn = NULL;
 	}
-	return mdb_errno(r);
+	return lmdb_errno(r);
 }
 
 /*
@@ -336,7 +362,7 @@ int fuzzy_db_flush(struct fuzzy_db *db)
 	if (db->npend == 0)
 		return 0;
 	if ((r = mdb_txn_begin(db->env, NULL, 0, &txn)) != 0)
-		return mdb_errno(r);
+		return lmdb_errno(r);
 	for (unsigned i = 0; i < db->npend && r == 0; i++) {
 		const struct fuzzy_pending *p = &db->pend[i];
 		struct fuzzy_match m;
@@ -422,7 +448,7 @@ int fuzzy_db_text(struct fuzzy_db *db, const struct fuzzy_sig *sig, const char *
 	if (observe && (db->flags & FUZZY_DB_DEFER))
 		return observe_deferred(db, sig, 0, ip, now, m);
 	if ((r = mdb_txn_begin(db->env, NULL, observe ? 0 : MDB_RDONLY, &txn)) != 0)
-		return mdb_errno(r);
+		return lmdb_errno(r);
 	r = text_find(txn, db, sig, observe, m);
 	if (r == 0 && observe) {
 		fuzzy_campaign_observe(&m->c, ip, now);
@@ -440,7 +466,7 @@ int fuzzy_db_attach(struct fuzzy_db *db, uint64_t id, const char *ip, uint64_t n
 	if (observe && (db->flags & FUZZY_DB_DEFER))
 		return observe_deferred(db, NULL, id, ip, now, m);
 	if ((r = mdb_txn_begin(db->env, NULL, observe ? 0 : MDB_RDONLY, &txn)) != 0)
-		return mdb_errno(r);
+		return lmdb_errno(r);
 	r = attach_find(txn, db, id, observe, m);
 	if (r == 0 && observe) {
 		fuzzy_campaign_observe(&m->c, ip, now);
@@ -468,7 +494,7 @@ int fuzzy_db_learn_text(struct fuzzy_db *db, const struct fuzzy_sig *sig, int sp
 	int r;
 
 	if ((r = mdb_txn_begin(db->env, NULL, 0, &txn)) != 0)
-		return mdb_errno(r);
+		return lmdb_errno(r);
 	r = text_find(txn, db, sig, delta > 0, &m);
 	if (r == 0 && (m.found || delta > 0)) {
 		learn_apply(&m.c, spam, delta);
@@ -484,7 +510,7 @@ int fuzzy_db_learn_attach(struct fuzzy_db *db, uint64_t id, int spam, int delta)
 	int r;
 
 	if ((r = mdb_txn_begin(db->env, NULL, 0, &txn)) != 0)
-		return mdb_errno(r);
+		return lmdb_errno(r);
 	r = attach_find(txn, db, id, delta > 0, &m);
 	if (r == 0 && (m.found || delta > 0)) {
 		learn_apply(&m.c, spam, delta);
@@ -499,7 +525,7 @@ int fuzzy_campaign_get(struct fuzzy_db *db, uint64_t id, struct fuzzy_campaign *
 	int r;
 
 	if ((r = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn)) != 0)
-		return mdb_errno(r);
+		return lmdb_errno(r);
 	r = fp_get(txn, db, id, out);
 	mdb_txn_abort(txn);
 	return r;
@@ -513,10 +539,10 @@ int fuzzy_campaign_each(struct fuzzy_db *db, uint64_t min_count, fuzzy_campaign_
 	int r;
 
 	if ((r = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn)) != 0)
-		return mdb_errno(r);
+		return lmdb_errno(r);
 	if ((r = mdb_cursor_open(txn, db->fp, &cur)) != 0) {
 		mdb_txn_abort(txn);
-		return mdb_errno(r);
+		return lmdb_errno(r);
 	}
 	for (r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0;
 	     r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -530,5 +556,5 @@ int fuzzy_campaign_each(struct fuzzy_db *db, uint64_t min_count, fuzzy_campaign_
 	}
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
-	return r == 0 || r == MDB_NOTFOUND ? 0 : mdb_errno(r);
+	return r == 0 || r == MDB_NOTFOUND ? 0 : lmdb_errno(r);
 }
