@@ -5,10 +5,15 @@
  */
 #include "scan/phish.h"
 
+#include "core/arena.h"
+#include "mime/mime.h"
+#include "store/tenant.h"
+
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -150,6 +155,85 @@ static void test_credform(void **state)
 	assert_false(phish_html_credform(nf, strlen(nf)));
 }
 
+/* Scan msg with the phish scanner (tenant tn, may be NULL) into res. */
+static void phish_scan_msg(const char *msg, const struct tenant *tn, struct scan_result *res)
+{
+	struct arena *a = arena_new(1 << 20);
+	struct scan_task t;
+
+	assert_non_null(a);
+	memset(res, 0, sizeof *res);
+	memset(&t, 0, sizeof t);
+	t.msg = msg;
+	t.len = strlen(msg);
+	t.arena = a;
+	t.mime = mime_parse(a, msg, t.len, &mime_limits_default);
+	t.tenant = tn;
+	t.res = res;
+	assert_non_null(t.mime);
+	assert_int_equal(phish_scanner.scan(&t), 0);
+	arena_free(a);
+}
+
+static const struct scan_symbol *find_sym(const struct scan_result *r, const char *name)
+{
+	for (unsigned i = 0; i < r->nsym; i++)
+		if (strcmp(r->sym[i].name, name) == 0)
+			return &r->sym[i];
+	return NULL;
+}
+
+/*
+ * The brands' verdict on a host is kept per process (brand_look's table): the second scan of a
+ * host answers from it and must say what the first one computed, with and without a client
+ * whose own domains are checked first (a client's lookalike and a brand's are merged as the
+ * single loop did). A brand lookalike sender, a brand itself, an unrelated host.
+ */
+static void test_brand_memo(void **state)
+{
+	static const char *const froms[] = {"service@paypa1.com", "service@paypal.com",
+					    "news@lists.example.org", "it@examp1e-corp.test"};
+	char *doms[] = {"example-corp.test"};
+	struct tenant tn;
+	struct scan_result first[4][2], again;
+	char msg[1024];
+
+	(void)state;
+	memset(&tn, 0, sizeof tn);
+	snprintf(tn.name, sizeof tn.name, "example");
+	tn.domains = doms;
+	tn.ndomains = 1;
+	for (int round = 0; round < 3; round++) {
+		for (unsigned i = 0; i < 4; i++) {
+			snprintf(msg, sizeof msg,
+				 "From: \"Billing\" <%s>\r\nTo: bob@example-corp.test\r\n"
+				 "Subject: your account\r\nContent-Type: text/html\r\n\r\n"
+				 "<p>Please <a href=\"http://%s/login\">sign in at paypal.com</a>"
+				 "</p>\r\n", froms[i], strchr(froms[i], '@') + 1);
+			for (int k = 0; k < 2; k++) {
+				const struct tenant *tp = k ? &tn : NULL;
+				struct scan_result *r = round == 0 ? &first[i][k] : &again;
+
+				phish_scan_msg(msg, tp, r);
+				if (round == 0)
+					continue;
+				assert_int_equal(again.nsym, first[i][k].nsym);
+				for (unsigned j = 0; j < again.nsym; j++) {
+					assert_string_equal(again.sym[j].name, first[i][k].sym[j].name);
+					assert_string_equal(again.sym[j].detail,
+							    first[i][k].sym[j].detail);
+				}
+			}
+		}
+	}
+	/* and the verdicts are the expected ones, not merely repeatable */
+	assert_non_null(find_sym(&first[0][0], "PHISH_LOOKALIKE_BRAND"));
+	assert_null(find_sym(&first[1][0], "PHISH_LOOKALIKE_BRAND"));
+	assert_null(find_sym(&first[2][0], "PHISH_LOOKALIKE_BRAND"));
+	assert_non_null(find_sym(&first[3][1], "PHISH_LOOKALIKE_CLIENT"));
+	assert_null(find_sym(&first[3][0], "PHISH_LOOKALIKE_CLIENT"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -157,7 +241,7 @@ int main(void)
 		cmocka_unit_test(test_edit_distance), cmocka_unit_test(test_lookalike),
 		cmocka_unit_test(test_no_brand_lookalike_for_common_senders),
 		cmocka_unit_test(test_parse_address), cmocka_unit_test(test_text_domain),
-		cmocka_unit_test(test_credform),
+		cmocka_unit_test(test_credform),      cmocka_unit_test(test_brand_memo),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
