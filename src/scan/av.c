@@ -13,6 +13,7 @@
  */
 #include "scan/av.h"
 
+#include "core/arena.h"
 #include "core/log.h"
 #include "scan/heur.h"
 
@@ -367,16 +368,6 @@ static void av_name(char *out, size_t outsz, const char *vn)
 		out[n - 11] = '\0';
 }
 
-int av_scan_buffer(const char *p, size_t len, char *virus, size_t virussz)
-{
-	const char *vn = NULL;
-	int r = av_scan_map(p, len, NULL, AV_ALL, NULL, &vn);
-
-	if (r == 1)
-		av_name(virus, virussz, vn);
-	return r;
-}
-
 static void av_found(struct scan_task *t, const char *vn_raw, const char *where)
 {
 	char vn[SCAN_VIRUS_MAX];
@@ -447,26 +438,26 @@ static int av_leaf_html_unseen(const struct mime_part *p, const unsigned char *b
  * (which writes each part to a temporary file and scans it again) would only repeat that.
  * Mail our parser found malformed, or could not parse: libclamav's mail parser on the whole
  * message as well, since the two parsers then disagree, and malware hides in the gaps.
+ * layers is what libclamav's layer callback hands the heuristics (NULL: nobody). 1 when a
+ * signature matched (t->res has it), 0 when clean, -EIO when clean but a scan failed.
  */
-static int av_scan(struct scan_task *t)
+static int av_scan_msg(struct scan_task *t, struct scan_task *layers)
 {
 	const char *vn = NULL;
-	int r, full;
+	int r, full, err = 0;
 
-	if (av_engine == NULL) {
-		scan_add_symbol(t->res, "AV_NO_ENGINE", 0, "no libclamav engine");
-		return 0;
-	}
 	full = t->mime == NULL || (t->mime->flags & AV_MIME_DISAGREE) != 0;
-	r = av_scan_map(t->msg, t->len, NULL, full ? AV_ALL : AV_RAW, t, &vn);
+	r = av_scan_map(t->msg, t->len, NULL, full ? AV_ALL : AV_RAW, layers, &vn);
 	if (r == 1) {
 		av_found(t, vn, "message");
-		return 0;
+		return 1;
 	}
-	if (r < 0)
+	if (r < 0) {
 		scan_add_symbol(t->res, "AV_ERROR", 0, "libclamav could not scan the message");
+		err = r;
+	}
 	if (t->mime == NULL)
-		return 0;
+		return err;
 	for (const struct mime_part *p = t->mime->root; p; p = mime_part_next(p)) {
 		/* The bytes as transfer-decoded, before any charset conversion: a payload in a
 		 * part mislabelled text/... is scanned as sent. */
@@ -475,7 +466,7 @@ static int av_scan(struct scan_task *t)
 
 		if (!mime_part_is_leaf(p) || b == NULL || blen == 0 || (!full && av_leaf_in_raw(p)))
 			continue;
-		r = av_scan_map((const char *)b, blen, p->filename, AV_ALL, t, &vn);
+		r = av_scan_map((const char *)b, blen, p->filename, AV_ALL, layers, &vn);
 		if (r == 0 && av_leaf_html_unseen(p, b, blen))
 			r = av_scan_map((const char *)b, blen, p->filename, AV_RAW, NULL, &vn);
 		if (r == 1) {
@@ -483,10 +474,57 @@ static int av_scan(struct scan_task *t)
 
 			snprintf(where, sizeof where, "part %u", p->index);
 			av_found(t, vn, where);
-			return 0;
+			return 1;
 		}
+		if (r < 0)
+			err = r;
 	}
+	return err;
+}
+
+static int av_scan(struct scan_task *t)
+{
+	if (av_engine == NULL) {
+		scan_add_symbol(t->res, "AV_NO_ENGINE", 0, "no libclamav engine");
+		return 0;
+	}
+	av_scan_msg(t, t);
 	return 0;
+}
+
+/* The arena of one retro-scanned message: as the pipeline's (scan/pipeline.c), 64 MiB of
+ * decoded bytes at most plus the tree of a 50 MiB message. */
+#define AV_ARENA_CAP (192u * 1024 * 1024)
+
+/*
+ * Retro-scan: the same passes as a live scan (our MIME parse, the raw message, each decoded
+ * leaf, the raw bytes of encoded HTML), so what a live scan would refuse a retro-scan moves;
+ * the heuristics are not run (a retro-scan asks only about signatures).
+ */
+int av_scan_buffer(const char *p, size_t len, char *virus, size_t virussz)
+{
+	struct scan_result res;
+	struct scan_task t;
+	struct arena *a;
+	int r;
+
+	if (av_engine == NULL)
+		return -ENOENT;
+	a = arena_new(AV_ARENA_CAP);
+	if (a == NULL)
+		return -ENOMEM;
+	memset(&res, 0, sizeof res);
+	memset(&t, 0, sizeof t);
+	t.msg = p;
+	t.len = len;
+	t.arena = a;
+	t.res = &res;
+	t.mime = mime_parse(a, p, len, &mime_limits_default);
+	r = av_scan_msg(&t, NULL);
+	arena_free(a);
+	if (r == 1)
+		snprintf(virus, virussz, "%s", res.virus);
+	return r;
 }
 
 int av_sig_check(const char *path, unsigned *nsigs, char *err, size_t errsz)

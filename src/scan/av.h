@@ -27,8 +27,10 @@ int av_sig_name_ok(const char *name);
  * err.
  */
 int av_sig_check(const char *path, unsigned *nsigs, char *err, size_t errsz);
-/* Scan a buffer with the current engine (for retro-scan and tests). 1 = virus (name copied
- * into virus), 0 = clean, -errno when there is no engine. */
+/* Scan one whole message with the current engine as a live scan does (our MIME parse, the raw
+ * message, every decoded leaf), the heuristics excepted: for retro-scan. 1 = virus (name
+ * copied into virus), 0 = clean, -ENOENT when there is no engine, -ENOMEM, -EIO when nothing
+ * matched but libclamav failed on some part. */
 int av_scan_buffer(const char *p, size_t len, char *virus, size_t virussz);
 /* Signatures in the engine now. */
 unsigned av_sig_count(void);

@@ -70,6 +70,32 @@ def attachment_message(name, data, cte="base64", ctype=("application", "octet-st
     return m.as_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
+def eicar_forms():
+    """EICAR in every wrapping the issue names, plus an encoded HTML page (libclamav scans HTML
+    only through its lower-cased views): name -> message bytes."""
+    inner = email.message_from_bytes(attachment_message("eicar.com", eicar()))
+    outer = email.mime.multipart.MIMEMultipart()
+    outer["From"] = "alice@sender.test"
+    outer["To"] = "bob@example.test"
+    outer["Subject"] = "fwd"
+    outer.attach(email.mime.text.MIMEText("forwarded\n"))
+    outer.attach(email.mime.message.MIMEMessage(inner))
+    html = ("<html><body><p>Your invoice</p>%s</body></html>" % eicar().decode()).encode()
+    return {
+        "raw": make_message(body=eicar().decode() + "\r\n"),
+        "zip": attachment_message("eicar.zip", zipped("eicar.com", eicar()),
+                                  ctype=("application", "zip")),
+        "zip in zip": attachment_message("outer.zip",
+                                         zipped("inner.zip", zipped("eicar.com", eicar())),
+                                         ctype=("application", "zip")),
+        "base64": attachment_message("eicar.com", eicar()),
+        "quoted-printable": attachment_message("eicar.txt", eicar(), cte="qp"),
+        "message/rfc822": outer.as_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"),
+        "base64 html": attachment_message("page.html", html, ctype=("text", "html")),
+        "qp html": attachment_message("page.htm", html, cte="qp", ctype=("text", "html")),
+    }
+
+
 def start_ready(node, timeout=120):
     """Start the node and wait until every scan worker has loaded its scanners: until then
     mail waits for a verdict (or is committed unscanned), which is not what these tests test."""
