@@ -389,16 +389,6 @@ static void av_found(struct scan_task *t, const char *vn_raw, const char *where)
 	 MIME_F_NO_BOUNDARY | MIME_F_UNCLOSED | MIME_F_BAD_ENCODING | MIME_F_TRUNCATED |           \
 	 MIME_F_ARENA_FULL)
 
-/* A text/plain leaf nobody named, sent as it is (7bit, 8bit, binary): its bytes are in the raw
- * message libclamav has just scanned, and plain text is no container to unpack. */
-static int av_leaf_in_raw(const struct mime_part *p)
-{
-	return (p->encoding == MIME_ENC_7BIT || p->encoding == MIME_ENC_8BIT ||
-	        p->encoding == MIME_ENC_BINARY) &&
-	       !p->embedded && strcmp(p->type, "text") == 0 && strcmp(p->subtype, "plain") == 0 &&
-	       (p->filename == NULL || p->filename[0] == '\0');
-}
-
 /* An HTML leaf whose bytes the raw scan of the message did not see as they are (it was base64
  * or quoted-printable): libclamav scans an HTML file only through its normalised, lower-cased
  * views (its default configuration skips the raw bytes of HTML), so a signature on the bytes as
@@ -433,9 +423,13 @@ static int av_leaf_html_unseen(const struct mime_part *p, const unsigned char *b
 
 /*
  * Well-formed mail (nearly all of it): the message is scanned as raw bytes and each decoded
- * leaf on its own (but for plain text sent as it is, whose bytes the raw scan saw), so every
- * byte is decoded once, by our parser; libclamav's mail parser
+ * leaf on its own, so every byte is decoded once, by our parser; libclamav's mail parser
  * (which writes each part to a temporary file and scans it again) would only repeat that.
+ * Every leaf, plain text sent as it is included: its bytes are in the raw message, but
+ * libclamav treats a leaf by its own type (a lower-cased, whitespace-folded view of text, on
+ * which a lower-case pattern matches an upper-case body; an archive or a PE sent as 8bit or
+ * binary "text/plain"; a pasted message, which its mail parser decodes) and by its own size
+ * and offsets (hash signatures, anchored patterns), none of which the raw message scan does.
  * Mail our parser found malformed, or could not parse: libclamav's mail parser on the whole
  * message as well, since the two parsers then disagree, and malware hides in the gaps.
  * layers is what libclamav's layer callback hands the heuristics (NULL: nobody). 1 when a
@@ -464,7 +458,7 @@ static int av_scan_msg(struct scan_task *t, struct scan_task *layers)
 		const unsigned char *b = p->content ? p->content : p->decoded;
 		size_t blen = p->content ? p->content_len : p->decoded_len;
 
-		if (!mime_part_is_leaf(p) || b == NULL || blen == 0 || (!full && av_leaf_in_raw(p)))
+		if (!mime_part_is_leaf(p) || b == NULL || blen == 0)
 			continue;
 		r = av_scan_map((const char *)b, blen, p->filename, AV_ALL, layers, &vn);
 		if (r == 0 && av_leaf_html_unseen(p, b, blen))

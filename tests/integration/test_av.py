@@ -327,3 +327,53 @@ class ScanCommand(unittest.TestCase):
                                    ("f-tiny-clean.eml", "clean")])
         finally:
             node.cleanup()
+
+
+class PlainTextLeaves(unittest.TestCase):
+    """An unnamed text/plain part sent as it is (7bit, 8bit, binary) is scanned as a leaf of its
+    own, not only inside the raw message: libclamav treats a leaf by its own type. Each case was
+    missed while such parts were skipped (they are in the raw message, the reasoning went):
+    a lower-case signature on an upper-case plain body (libclamav matches text through a
+    lower-cased view); EICAR in a deflated zip sent as 8bit or binary text/plain, in a
+    multipart and as the whole body (the raw scan unpacks nothing)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.node = Node()
+        cls.tmp = tempfile.mkdtemp(prefix="mxav-")
+        eicar_sig(cls.tmp)
+        with open(os.path.join(cls.tmp, "marker.ndb"), "w") as f:
+            f.write("Marker-Lower:0:*:%s\n" % b"mxtower-marker-lowercase".hex())
+        for name in ("eicar.ndb", "marker.ndb"):
+            cls.node.mx("sig", "add", os.path.join(cls.tmp, name), "--no-retro", check=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.node.cleanup()
+
+    def scan(self, name, data):
+        path = os.path.join(self.tmp, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        p = self.node.mx("scan", "--json", path, check=True)
+        return json.loads(p.stdout)
+
+    def test_upper_case_body_lower_case_signature(self):
+        r = self.scan("upper.eml", make_message(body="hello\r\nMXTOWER-MARKER-LOWERCASE\r\n"))
+        self.assertEqual((r["verdict"], r["virus"]), ("malware", "Marker-Lower"))
+
+    def test_zip_as_8bit_or_binary_text(self):
+        z = zipped("eicar.com", eicar() * 3)
+        self.assertNotIn(eicar(), z)
+        for cte in ("8bit", "binary"):
+            head = ("From: <alice@sender.test>\r\nTo: <bob@example.test>\r\nSubject: t\r\n"
+                    "MIME-Version: 1.0\r\n").encode()
+            whole = head + b"Content-Transfer-Encoding: " + cte.encode() + b"\r\n\r\n" + z + b"\r\n"
+            multi = (head + b'Content-Type: multipart/mixed; boundary="BB"\r\n\r\n--BB\r\n'
+                     b"Content-Type: text/plain\r\n\r\nhello\r\n--BB\r\nContent-Type: text/plain\r\n"
+                     b"Content-Transfer-Encoding: " + cte.encode() + b"\r\n\r\n" + z +
+                     b"\r\n--BB--\r\n")
+            for name, msg in (("whole-" + cte, whole), ("multi-" + cte, multi)):
+                r = self.scan(name + ".eml", msg)
+                self.assertEqual((r["verdict"], r["virus"]), ("malware", "Eicar-Test-Signature"),
+                                 name)
