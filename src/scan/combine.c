@@ -9,12 +9,12 @@
  *   bias   -3.2
  *   z0     1.7
  *   lambda 1
- *   bayes  0.81 4.5 -2.0
+ *   bayes  0.81 4.5 -2.0 0.3
  *   w      RULE_NAME 1.25
  *
- * Why the features are presence (1 when a symbol fired) and not the hand-set scores: a rule's
- * score is a constant, so presence carries the same information, and a 0-score symbol (a
- * MIME flag with little hand weight, an auth result) still votes.
+ * Why each symbol's correction is on its presence (1 when it fired) while the hand-set total
+ * is a feature of its own: a rule's score is a constant, so presence carries the same
+ * information, and a 0-score symbol (an auth result) still gets a say.
  */
 #include "scan/combine.h"
 
