@@ -187,7 +187,8 @@ static int parse_line(char *s, struct combine_model *m, int *have_magic)
 	s += used;
 	if (strcmp(key, "w") == 0) {
 		if (sscanf(s, "%48s %lf %n", name, &a, &used) != 2 || s[used] != '\0' ||
-		    strlen(name) >= SCAN_SYMBOL_NAME || m->n >= COMBINE_MAX_FEATURES || !isfinite(a))
+		    strlen(name) >= SCAN_SYMBOL_NAME || m->n >= COMBINE_MAX_FEATURES ||
+		    !(fabs(a) <= COMBINE_MAX_ABS))
 			return -EINVAL;
 		memcpy(m->name[m->n], name, strlen(name) + 1);
 		m->w[m->n++] = a;
@@ -195,7 +196,7 @@ static int parse_line(char *s, struct combine_model *m, int *have_magic)
 	}
 	if (strcmp(key, "bayes") == 0) {
 		for (unsigned j = 0; j < COMBINE_BAYES_FEATURES; j++) {
-			if (sscanf(s, "%lf%n", &a, &used) != 1 || !isfinite(a))
+			if (sscanf(s, "%lf%n", &a, &used) != 1 || !(fabs(a) <= COMBINE_MAX_ABS))
 				return -EINVAL;
 			m->wb[j] = a;
 			s += used;
@@ -204,7 +205,8 @@ static int parse_line(char *s, struct combine_model *m, int *have_magic)
 			s++;
 		return *s == '\0' ? 0 : -EINVAL;
 	}
-	if (sscanf(s, "%lf %n", &a, &used) != 1 || s[used] != '\0' || !isfinite(a))
+	if (sscanf(s, "%lf %n", &a, &used) != 1 || s[used] != '\0' ||
+	    !(fabs(a) <= COMBINE_MAX_ABS))
 		return -EINVAL;
 	if (strcmp(key, "bias") == 0)
 		m->bias = a;

@@ -35,6 +35,9 @@
 #define COMBINE_MODEL_FILE "db/combine.model"
 /* Symbol names in a model: the starter rules, phish, heur, auth and MIME symbols are ~150. */
 #define COMBINE_MAX_FEATURES 512
+/* Any number of a model file beyond this is refused: a fit gives weights of a few units, and
+ * with the limit no sum of a message's parts can overflow to infinity (or NaN). */
+#define COMBINE_MAX_ABS 1e6
 /* 64 KiB: 512 lines of "w NAME weight" are under 40 KiB. */
 #define COMBINE_FILE_MAX (64u * 1024)
 /* Dense features derived from Bayes's indicator I and its clue count (see

@@ -420,6 +420,9 @@ int combine_fit(const struct combine_data *d, const struct combine_fit_opts *o,
 	m->whand = w[nsel + COMBINE_BAYES_FEATURES];
 	m->bias = w[nsel + COMBINE_BAYES_FEATURES + 1];
 	m->lambda = o->lambda[best];
+	for (unsigned j = 0; j < D; j++)
+		if (!(fabs(w[j]) <= COMBINE_MAX_ABS))
+			m->whand = 0; /* diverged (separable mail): refused below */
 	if (!(m->whand >= COMBINE_MIN_HAND_WEIGHT)) {
 		r = -EDOM; /* see COMBINE_MIN_HAND_WEIGHT: such a model is not written */
 		goto out;

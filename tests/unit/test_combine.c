@@ -90,6 +90,8 @@ static void test_parse_refuses(void **state)
 		"mxtower-combine 1\nbayes 1 2 3 4 5\n",     /* four values */
 		"mxtower-combine 1\nthreshold 3\n",         /* unknown key */
 		"mxtower-combine 1\nhand 0.01\n",           /* would mute the hand-set scores */
+		"mxtower-combine 1\nbias 2e6\n",            /* over COMBINE_MAX_ABS */
+		"mxtower-combine 1\nw RULE -1e300\n",       /* over COMBINE_MAX_ABS */
 		"mxtower-combine 1\nw A_NAME_FAR_LONGER_THAN_FORTY_SEVEN_BYTES_XXXXXXXX 1\n",
 	};
 	struct combine_model *m = calloc(1, sizeof *m);
