@@ -23,6 +23,7 @@
 #include "core/fsutil.h"
 #include "core/log.h"
 #include "scan/tokenize.h"
+#include "store/lmdb_env.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -67,7 +68,7 @@ static const char *const freemail[] = {
 static int phish_init(const struct config *cfg)
 {
 	char dir[CONFIG_PATH], path[CONFIG_PATH];
-	MDB_txn *txn = NULL;
+	MDB_txn *txn;
 	int r;
 
 	if (phish_env)
@@ -77,17 +78,18 @@ static int phish_init(const struct config *cfg)
 		return -ENAMETOOLONG;
 	if ((r = fs_mkdir_p(dir, 0755)) < 0)
 		return r;
-	if ((r = mdb_env_create(&phish_env)) != 0)
+	if (lmdb_env_open("phish", path, PHISH_MAP_SIZE, 0, LMDB_ENV_NOSYNC, &phish_env) < 0) {
+		log_warn("phish: first-contact check off");
+		return 0; /* the other checks need no storage: the scanner still runs */
+	}
+	if ((r = mdb_txn_begin(phish_env, NULL, 0, &txn)) != 0)
 		goto fail;
-	mdb_env_set_mapsize(phish_env, PHISH_MAP_SIZE);
-	if ((r = mdb_env_open(phish_env, path,
-			      MDB_NOSUBDIR | MDB_NOTLS | MDB_NOSYNC | MDB_WRITEMAP, 0660)) != 0 ||
-	    (r = mdb_txn_begin(phish_env, NULL, 0, &txn)) != 0 ||
-	    (r = mdb_dbi_open(txn, NULL, 0, &phish_senders)) != 0 ||
-	    (r = mdb_txn_commit(txn)) != 0) {
-		txn = NULL;
+	if ((r = mdb_dbi_open(txn, NULL, 0, &phish_senders)) != 0) {
+		mdb_txn_abort(txn); /* before the environment closes under it */
 		goto fail;
 	}
+	if ((r = mdb_txn_commit(txn)) != 0)
+		goto fail;
 	return 0;
 fail:
 	log_warn("phish: open %s: %s (first-contact check off)", path, mdb_strerror(r));
