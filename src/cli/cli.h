@@ -31,5 +31,13 @@ int cli_wants_help(int argc, char **argv, const char *usage);
 int cli_take_flag(int *argc, char **argv, const char *flag);
 /* Remove every "OPT VALUE" pair from argv[1..]; the last VALUE, or NULL. */
 const char *cli_take_opt(int *argc, char **argv, const char *opt);
+/* Directory nesting that cli_walk_files follows: corpora are one or two levels deep; loops end
+ * here. */
+#define CLI_WALK_MAX_DEPTH 8
+/* Call FN(CTX, file) for PATH if it is not a directory, else for every entry below it (names
+ * starting with '.' skipped, CLI_WALK_MAX_DEPTH levels). Returns how many paths could not be
+ * read; each is named on stderr as "mxtower CMD: PATH: why". */
+unsigned cli_walk_files(const char *cmd, const char *path, void (*fn)(void *ctx, const char *file),
+			void *ctx);
 
 #endif

@@ -3,8 +3,11 @@
  */
 #include "cli/cli.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int cli_wants_help(int argc, char **argv, const char *usage)
 {
@@ -45,4 +48,47 @@ const char *cli_take_opt(int *argc, char **argv, const char *opt)
 			cli_drop(argc, argv, i--, 2);
 		}
 	return val;
+}
+
+static unsigned walk(const char *cmd, const char *path, int depth,
+		     void (*fn)(void *ctx, const char *file), void *ctx)
+{
+	struct stat st;
+	struct dirent *de;
+	unsigned failed = 0;
+	DIR *d;
+
+	if (stat(path, &st) < 0) {
+		fprintf(stderr, "mxtower %s: %s: %s\n", cmd, path, strerror(errno));
+		return 1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fn(ctx, path);
+		return 0;
+	}
+	if (depth >= CLI_WALK_MAX_DEPTH || (d = opendir(path)) == NULL) {
+		fprintf(stderr, "mxtower %s: %s: %s\n", cmd, path,
+			depth >= CLI_WALK_MAX_DEPTH ? "too deep" : strerror(errno));
+		return 1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char sub[4096];
+
+		if (de->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(sub, sizeof sub, "%s/%s", path, de->d_name) >= sizeof sub) {
+			fprintf(stderr, "mxtower %s: %s/%s: path too long\n", cmd, path, de->d_name);
+			failed++;
+			continue;
+		}
+		failed += walk(cmd, sub, depth + 1, fn, ctx);
+	}
+	closedir(d);
+	return failed;
+}
+
+unsigned cli_walk_files(const char *cmd, const char *path, void (*fn)(void *ctx, const char *file),
+			void *ctx)
+{
+	return walk(cmd, path, 0, fn, ctx);
 }

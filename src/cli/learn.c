@@ -17,7 +17,6 @@
 #include "scan/fuzzy.h"
 #include "scan/tokenize.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -29,8 +28,6 @@
 #define LEARN_MAX_MESSAGE (64u * 1024 * 1024)
 /* The message arena: as the scan pipeline's, the MIME tree and decoded parts of one message. */
 #define LEARN_ARENA_CAP (192u * 1024 * 1024)
-/* Directory nesting followed: corpora are one or two levels deep; loops end here. */
-#define LEARN_MAX_DEPTH 8
 
 static const char learn_usage[] =
 	"usage: mxtower learn --spam|--ham [--relearn] FILE|DIR...\n"
@@ -106,37 +103,9 @@ static void learn_file(struct learn_ctx *lc, const char *path)
 	free(msg);
 }
 
-static void learn_path(struct learn_ctx *lc, const char *path, int depth)
+static void learn_one(void *ctx, const char *path)
 {
-	struct stat st;
-	DIR *d;
-	struct dirent *de;
-
-	if (stat(path, &st) < 0) {
-		fprintf(stderr, "mxtower learn: %s: %s\n", path, strerror(errno));
-		lc->failed++;
-		return;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		learn_file(lc, path);
-		return;
-	}
-	if (depth >= LEARN_MAX_DEPTH || (d = opendir(path)) == NULL) {
-		fprintf(stderr, "mxtower learn: %s: %s\n", path,
-			depth >= LEARN_MAX_DEPTH ? "too deep" : strerror(errno));
-		lc->failed++;
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		char sub[4096];
-
-		if (de->d_name[0] == '.')
-			continue;
-		if ((size_t)snprintf(sub, sizeof sub, "%s/%s", path, de->d_name) >= sizeof sub)
-			continue;
-		learn_path(lc, sub, depth + 1);
-	}
-	closedir(d);
+	learn_file(ctx, path);
 }
 
 static int learn_open(const struct config *cfg, struct learn_ctx *lc)
@@ -214,7 +183,7 @@ int cmd_learn(int argc, char **argv)
 		}
 		for (int i = first; i < argc; i++)
 			if (!(argv[i][0] == '-' && argv[i][1]))
-				learn_path(&lc, argv[i], 0);
+				lc.failed += cli_walk_files("learn", argv[i], learn_one, &lc);
 		if (!lc.quiet)
 			printf("learned %lu, moved %lu, forgotten %lu, already known %lu, failed %lu\n",
 			       lc.learned, lc.moved, lc.forgotten, lc.known, lc.failed);

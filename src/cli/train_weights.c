@@ -23,7 +23,6 @@
 #include "scan/combine_fit.h"
 #include "scan/registry.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,9 +30,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* As `mxtower learn`: larger files are not mail, corpora are one or two levels deep. */
+/* As `mxtower learn`: larger files are not mail. */
 #define TW_MAX_MESSAGE (64u * 1024 * 1024)
-#define TW_MAX_DEPTH 8
 /* Weights printed by --show and after a fit: the strongest ones each way. */
 #define TW_SHOW_WEIGHTS 12
 
@@ -84,35 +82,9 @@ static void tw_file(struct tw_ctx *c, const char *path)
 	free(msg);
 }
 
-static void tw_path(struct tw_ctx *c, const char *path, int depth)
+static void tw_one(void *ctx, const char *path)
 {
-	struct stat st;
-	DIR *d;
-	struct dirent *de;
-
-	if (stat(path, &st) < 0) {
-		fprintf(stderr, "mxtower train-weights: %s: %s\n", path, strerror(errno));
-		c->failed++;
-		return;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		tw_file(c, path);
-		return;
-	}
-	if (depth >= TW_MAX_DEPTH || (d = opendir(path)) == NULL) {
-		c->failed++;
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		char sub[4096];
-
-		if (de->d_name[0] == '.')
-			continue;
-		if ((size_t)snprintf(sub, sizeof sub, "%s/%s", path, de->d_name) >= sizeof sub)
-			continue;
-		tw_path(c, sub, depth + 1);
-	}
-	closedir(d);
+	tw_file(ctx, path);
 }
 
 /* The node's scanner selection without fuzzy (see the top of the file). */
@@ -279,7 +251,7 @@ int cmd_train_weights(int argc, char **argv)
 			i++;
 		} else if (!(argv[i][0] == '-' && argv[i][1])) {
 			c.spam = cls;
-			tw_path(&c, argv[i], 0);
+			c.failed += cli_walk_files("train-weights", argv[i], tw_one, &c);
 		}
 	}
 	scan_pipeline_fini();
