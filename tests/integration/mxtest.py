@@ -330,6 +330,22 @@ class Node:
             s.ehlo(ehlo)
             return s.sendmail(sender, rcpts, msg)
 
+    def refusal(self, sender, rcpts, msg, timeout=60):
+        """One SMTP transaction; None when the message was accepted, else the (code, text) of
+        the refusal at end of DATA."""
+        s = self.smtp(timeout=timeout)
+        try:
+            s.ehlo("client.test")
+            s.sendmail(sender, rcpts, msg)
+            return None
+        except smtplib.SMTPDataError as e:
+            return e.smtp_code, e.smtp_error.decode("utf-8", "replace")
+        finally:
+            try:
+                s.quit()
+            except smtplib.SMTPException:
+                pass
+
     def token(self):
         return self.mx("token", check=True).stdout.strip()
 

@@ -15,7 +15,6 @@ import os
 import pwd
 import quopri
 import re
-import smtplib
 import stat
 import tempfile
 import unittest
@@ -108,18 +107,7 @@ def start_ready(node, timeout=120):
 
 def rejected(node, msg):
     """Send msg; return the (code, text) of the refusal, or None when it was accepted."""
-    s = node.smtp(timeout=120)
-    try:
-        s.ehlo("client.test")
-        s.sendmail("alice@sender.test", ["bob@example.test"], msg)
-        return None
-    except smtplib.SMTPDataError as e:
-        return e.smtp_code, e.smtp_error.decode("utf-8", "replace")
-    finally:
-        try:
-            s.quit()
-        except smtplib.SMTPException:
-            pass
+    return node.refusal("alice@sender.test", ["bob@example.test"], msg, timeout=120)
 
 
 class Eicar(unittest.TestCase):
