@@ -270,6 +270,7 @@ int cmd_scan(int argc, char **argv)
 	}
 	log_set_proc("scan");
 	log_set_level(getenv("MXTOWER_DEBUG") ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN);
+	scan_scratch_private();
 	scan_pipeline_init(&cfg);
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
@@ -282,6 +283,7 @@ int cmd_scan(int argc, char **argv)
 		scan_path(&c, argv[i], 0);
 	}
 	scan_pipeline_fini();
+	scan_scratch_private_remove();
 	free(c.buf);
 	if (have_tenant)
 		tenant_free(&tenant);

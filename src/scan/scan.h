@@ -114,6 +114,15 @@ void scan_raise_verdict(struct scan_result *res, enum scan_verdict v);
 int scan_home_path(const struct config *cfg, const char *rel, char *out, size_t outsz);
 /* The worker's scratch directory (for temporary files), or NULL outside a worker. */
 const char *scan_scratch_dir(void);
+/*
+ * Outside a worker (`mxtower scan`): a private scratch directory /dev/shm/mxtower-scan.XXXXXX
+ * (mode 0700) when /dev/shm is a writable tmpfs and the operator set no TMPDIR, so that
+ * libclamav's directory per scan call costs what it costs in a worker. Call before
+ * scan_pipeline_init(). 0 when made, -errno when not (then libclamav's default applies).
+ */
+int scan_scratch_private(void);
+/* Remove what scan_scratch_private() made, with anything left inside it. */
+void scan_scratch_private_remove(void);
 /* Worker start-up, before the drop: pin signatures/, rules/, db/ (creating signatures/). */
 int scan_home_pin(const struct config *cfg);
 /* Pin one more directory under <home>. 0 or -errno. */

@@ -126,6 +126,43 @@ static void worker_scratch_clean(int dfd, int depth)
 	closedir(d);
 }
 
+static int worker_scratch_private;
+
+int scan_scratch_private(void)
+{
+	char tmpl[] = WORKER_SHM "/mxtower-scan.XXXXXX";
+	struct statfs sf;
+
+	if (getenv("TMPDIR") != NULL || worker_scratch[0] != '\0')
+		return -EEXIST;
+	if (statfs(WORKER_SHM, &sf) < 0 || sf.f_type != TMPFS_MAGIC ||
+	    access(WORKER_SHM, W_OK | X_OK) < 0)
+		return -ENOTSUP;
+	if (mkdtemp(tmpl) == NULL)
+		return -errno;
+	snprintf(worker_scratch, sizeof worker_scratch, "%s", tmpl);
+	worker_scratch_private = 1;
+	log_debug("scan: scratch %s", worker_scratch);
+	return 0;
+}
+
+void scan_scratch_private_remove(void)
+{
+	int fd;
+
+	if (!worker_scratch_private)
+		return;
+	fd = open(worker_scratch, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		worker_scratch_clean(fd, 0);
+		close(fd);
+	}
+	if (rmdir(worker_scratch) < 0)
+		log_warn("scan: removing %s: %s", worker_scratch, strerror(errno));
+	worker_scratch[0] = '\0';
+	worker_scratch_private = 0;
+}
+
 /*
  * The tmpfs choice: /dev/shm/mxtower-<hash of the home's real path>.scan-N, so that two nodes
  * on one machine do not share one. /dev/shm is world-writable (sticky), so the name may have
