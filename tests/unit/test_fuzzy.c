@@ -371,6 +371,97 @@ static void test_db_deferred_joins_learned(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/* A fingerprint of made-up min-hashes: slot i holds base + i (each value in its own bin). */
+static void sig_fill(struct fuzzy_sig *s, uint64_t base)
+{
+	for (unsigned i = 0; i < FUZZY_NHASH; i++)
+		s->mh[i] = ((uint64_t)i << 59) | (base + i);
+	s->nwords = 100;
+}
+
+/*
+ * The lookup stops reading the index once no campaign can reach FUZZY_MATCH_MIN equal slots.
+ * A variant whose equal slots are all at the end (the last FUZZY_MATCH_MIN of them) is still
+ * found, with its exact count; one equal slot fewer is not a match.
+ */
+static void test_db_match_at_the_bar(void **state)
+{
+	char dir[64] = "/tmp/test_fuzzy.XXXXXX", path[128];
+	struct fuzzy_sig a, b;
+	struct fuzzy_match m;
+	struct fuzzy_db *db;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/fuzzy.lmdb", dir);
+	db = fuzzy_db_open(path, 0);
+	assert_non_null(db);
+	sig_fill(&a, 1000);
+	assert_int_equal(fuzzy_db_learn_text(db, &a, 1, +1), 0);
+	b = a;
+	for (unsigned i = 0; i < FUZZY_NHASH - FUZZY_MATCH_MIN; i++)
+		b.mh[i] = ((uint64_t)i << 59) | (5000 + i);
+	assert_int_equal(fuzzy_db_text(db, &b, "", 1700000000, 0, &m), 0);
+	assert_true(m.found);
+	assert_int_equal(m.similarity, FUZZY_MATCH_MIN);
+	assert_int_equal(m.c.spam, 1);
+	/* the same with some slots empty (as from a text that densification could not fill) */
+	b.mh[0] = b.mh[1] = UINT64_MAX;
+	assert_int_equal(fuzzy_db_text(db, &b, "", 1700000000, 0, &m), 0);
+	assert_true(m.found);
+	assert_int_equal(m.similarity, FUZZY_MATCH_MIN);
+	b.mh[FUZZY_NHASH - 1] = ((uint64_t)(FUZZY_NHASH - 1) << 59) | 9999;
+	assert_int_equal(fuzzy_db_text(db, &b, "", 1700000000, 0, &m), 0);
+	assert_false(m.found);
+	fuzzy_db_close(db);
+	snprintf(path, sizeof path, "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+}
+
+/*
+ * Two sightings of one new campaign in one batch: neither matched at scan time, and the
+ * second joins the first when the batch is written (the first's index entries go in before
+ * the second is looked up again): one campaign of two messages.
+ */
+static void test_db_deferred_batch_joins(void **state)
+{
+	char dir[64] = "/tmp/test_fuzzy.XXXXXX", path[128];
+	struct fuzzy_sig a, b;
+	struct fuzzy_match m;
+	struct fuzzy_db *scan, *learn;
+	struct each_ctx e = {0, 0};
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/fuzzy.lmdb", dir);
+	scan = fuzzy_db_open(path, FUZZY_DB_DEFER);
+	assert_non_null(scan);
+	fuzzy_sig_make(campaign, strlen(campaign), &a);
+	fuzzy_sig_make(variant, strlen(variant), &b);
+	assert_true(fuzzy_sig_similarity(&a, &b) >= FUZZY_MATCH_MIN);
+	assert_int_equal(fuzzy_db_text(scan, &a, "198.51.100.7", 1700000000, 1, &m), 0);
+	assert_false(m.found);
+	assert_int_equal(fuzzy_db_text(scan, &b, "198.51.100.8", 1700000000, 1, &m), 0);
+	assert_false(m.found);
+	assert_int_equal(fuzzy_db_flush(scan), 0);
+	learn = fuzzy_db_open(path, FUZZY_DB_SYNC);
+	assert_non_null(learn);
+	assert_int_equal(fuzzy_campaign_each(learn, 0, each_cb, &e), 0);
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.count, 2);
+	/* both fingerprints are indexed under it: each finds it whole */
+	assert_int_equal(fuzzy_db_text(learn, &a, "", 1700000001, 0, &m), 0);
+	assert_true(m.found);
+	assert_int_equal(m.similarity, FUZZY_NHASH);
+	assert_int_equal(fuzzy_db_text(learn, &b, "", 1700000001, 0, &m), 0);
+	assert_true(m.found);
+	assert_int_equal(m.similarity, FUZZY_NHASH);
+	fuzzy_db_close(scan);
+	fuzzy_db_close(learn);
+	snprintf(path, sizeof path, "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -379,6 +470,8 @@ int main(void)
 		cmocka_unit_test(test_windows),        cmocka_unit_test(test_db),
 		cmocka_unit_test(test_db_deferred),
 		cmocka_unit_test(test_db_deferred_joins_learned),
+		cmocka_unit_test(test_db_match_at_the_bar),
+		cmocka_unit_test(test_db_deferred_batch_joins),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
