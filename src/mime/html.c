@@ -303,8 +303,11 @@ static enum html_tag tag_kind(const char *n, size_t nl)
 		return TAG_OTHER;
 	for (i = 0; i < nl; i++)
 		low[i] = (char)(n[i] | 0x20);
+	/* Every tag of a page comes through here: the first letter is compared before memcmp
+	 * (this search was an eighth of the MIME parse's instructions on corpus mail). */
 	for (i = 0; i < sizeof html_tags / sizeof html_tags[0]; i++)
-		if (html_tags[i].len == nl && memcmp(html_tags[i].name, low, nl) == 0)
+		if (html_tags[i].len == nl && html_tags[i].name[0] == low[0] &&
+		    memcmp(html_tags[i].name, low, nl) == 0)
 			return (enum html_tag)html_tags[i].kind;
 	return TAG_OTHER;
 }

@@ -249,10 +249,32 @@ static void input_headers(struct scan_task *t, struct rule_input *in)
 	in->nheaders = n;
 }
 
+/*
+ * Offset of the body in the raw message: after the first empty line (LF LF or LF CR LF), len
+ * when there is none. The same answer as tok_body_offset, found with memchr instead of a
+ * byte loop (it ran over every header byte of every message: 13 K instructions of the 68 K
+ * this scanner spent on a corpus message).
+ */
+static size_t raw_body_offset(const char *raw, size_t len)
+{
+	const char *p = raw, *e = raw + len;
+
+	while (p < e && (p = memchr(p, '\n', (size_t)(e - p))) != NULL) {
+		size_t i = (size_t)(p - raw);
+
+		if (i + 1 < len && raw[i + 1] == '\n')
+			return i + 2;
+		if (i + 2 < len && raw[i + 1] == '\r' && raw[i + 2] == '\n')
+			return i + 3;
+		p++;
+	}
+	return len;
+}
+
 static int rules_scan(struct scan_task *t)
 {
 	struct rule_input in;
-	size_t body = tok_body_offset(t->msg, t->len);
+	size_t body = raw_body_offset(t->msg, t->len);
 
 	if (rules_cur == NULL)
 		return 0;
