@@ -6,6 +6,7 @@
 #include "scan/fuzzy.h"
 
 #include <errno.h>
+#include <lmdb.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -462,6 +463,77 @@ static void test_db_deferred_batch_joins(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/*
+ * The index's comparators order keys and ids as LMDB's default does (bytewise): a store
+ * written through fuzzy_db, read back by a plain LMDB handle, is in strictly increasing
+ * bytewise order of key and, under each key, of id. A file is thus the same to a process that
+ * does not set them (an older binary, mdb_dump).
+ */
+static void test_db_index_order(void **state)
+{
+	char dir[64] = "/tmp/test_fuzzy.XXXXXX", path[128];
+	struct fuzzy_sig s;
+	struct fuzzy_db *db;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi mh;
+	MDB_cursor *cur;
+	MDB_val k, v, pk = {0, NULL}, pv = {0, NULL};
+	unsigned char kbuf[16], vbuf[8];
+	size_t n = 0, dups = 0;
+	int r;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/fuzzy.lmdb", dir);
+	db = fuzzy_db_open(path, 0);
+	assert_non_null(db);
+	/* keys that differ in every byte position, the slot's and the min-hash's top and bottom */
+	for (unsigned i = 0; i < 40; i++) {
+		sig_fill(&s, 0x0123456789abcdefULL * (i % 7) + ((uint64_t)i << 40) + (i << 3));
+		assert_int_equal(fuzzy_db_learn_text(db, &s, 1, +1), 0);
+		/* another campaign sharing 12 slots (under the bar): two ids under those keys */
+		for (unsigned j = 0; j < FUZZY_NHASH - 12; j++)
+			s.mh[j] ^= 0xff00000000000001ULL >> 5;
+		assert_int_equal(fuzzy_db_learn_text(db, &s, 1, +1), 0);
+	}
+	fuzzy_db_close(db);
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+	assert_int_equal(mdb_env_set_mapsize(env, FUZZY_MAP_SIZE), 0);
+	assert_int_equal(mdb_env_open(env, path, MDB_NOSUBDIR | MDB_RDONLY, 0644), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "mh", MDB_DUPSORT | MDB_DUPFIXED, &mh), 0);
+	assert_int_equal(mdb_cursor_open(txn, mh, &cur), 0);
+	for (r = mdb_cursor_get(cur, &k, &v, MDB_FIRST); r == 0;
+	     r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		assert_int_equal(k.mv_size, 9);
+		assert_int_equal(v.mv_size, 8);
+		if (pk.mv_data) {
+			int c = memcmp(pk.mv_data, k.mv_data, 9);
+
+			assert_true(c <= 0);
+			if (c == 0) {
+				assert_true(memcmp(pv.mv_data, v.mv_data, 8) < 0);
+				dups++;
+			}
+		}
+		memcpy(kbuf, k.mv_data, 9);
+		memcpy(vbuf, v.mv_data, 8);
+		pk.mv_data = kbuf;
+		pv.mv_data = vbuf;
+		n++;
+	}
+	assert_int_equal(r, MDB_NOTFOUND);
+	assert_true(n > 40 * FUZZY_NHASH);
+	assert_true(dups > 0);
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	snprintf(path, sizeof path, "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -472,6 +544,7 @@ int main(void)
 		cmocka_unit_test(test_db_deferred_joins_learned),
 		cmocka_unit_test(test_db_match_at_the_bar),
 		cmocka_unit_test(test_db_deferred_batch_joins),
+		cmocka_unit_test(test_db_index_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
