@@ -86,7 +86,7 @@ static void shingle_word(void *arg, const char *w, size_t len)
 	unsigned bin;
 
 	/* Long runs (encoded junk, tracking ids) vary per copy and would make every copy new. */
-	if (len >= 5 && w[0] == 's' && memcmp(w, "skip:", 5) == 0)
+	if (len >= 5 && memcmp(w, "skip:", 5) == 0)
 		return;
 	st->win[0] = st->win[1];
 	st->win[1] = st->win[2];
