@@ -82,7 +82,9 @@ void combine_bayes_features(double p, unsigned clues, double out[COMBINE_BAYES_F
 	out[0] = log(q / (1 - q)) / COMBINE_LOGIT_DIV;
 	out[1] = p > 0.5 ? 2 * p - 1 : 0; /* the hand-set BAYES_SPAM's shape */
 	out[2] = p < 0.5 ? 1 - 2 * p : 0; /* BAYES_HAM's */
-	/* how much evidence: ln(1 + clues) / ln(151), 0..1 (BAYES_MAX_CLUES is 150) */
+	/* how much evidence: ln(1 + clues) / ln(151), 0..1; the scale of the 150 clues Bayes took
+	 * until 2026-11-29, kept so that a model file's weight keeps its meaning (with
+	 * BAYES_MAX_CLUES at 60 the feature ends at 0.82) */
 	out[3] = log1p((double)clues) / log(151.0);
 }
 

@@ -251,6 +251,39 @@ static void text_word(void *arg, const char *w, size_t len)
 	st->seen++;
 }
 
+/* A run this long or longer of one emphasis character is a feature; longer runs count as this
+ * long ("!!!!!!" is "!!!!"). */
+#define TOK_PUNCT_MIN 2
+#define TOK_PUNCT_MAX 4
+
+/*
+ * "p:" (body) and "sp:" (Subject) tokens: runs of 2 or more of one emphasis character among
+ * ! ? $ * %, cut at 4 ("!!!", "$$$$", "??"). The words drop punctuation, and shouting with
+ * it is what bulk mail does and people rarely do. Measured by 4-fold cross-validation inside
+ * the training split (docs/spam.md, 2026-11-29): spam caught at the tag threshold 94.8% ->
+ * 95.1% with the same ham over it, (1-ROCA)% 0.033 -> 0.032.
+ */
+static void punct_runs(struct tok_sink *s, const char *prefix, const char *p, size_t len)
+{
+	if (len > TOK_TEXT_MAX)
+		len = TOK_TEXT_MAX;
+	for (size_t i = 0; i < len;) {
+		char c = p[i];
+		size_t j = i + 1;
+
+		if (c != '!' && c != '?' && c != '$' && c != '*' && c != '%') {
+			i++;
+			continue;
+		}
+		while (j < len && p[j] == c)
+			j++;
+		if (j - i >= TOK_PUNCT_MIN)
+			tok_sink_add(s, prefix[0] == 's' ? "sp:" : "p:", p + i,
+				     j - i < TOK_PUNCT_MAX ? j - i : TOK_PUNCT_MAX);
+		i = j;
+	}
+}
+
 static void text_words(struct tok_sink *s, const char *prefix, const char *p, size_t len)
 {
 	struct text_state st;
@@ -259,6 +292,7 @@ static void text_words(struct tok_sink *s, const char *prefix, const char *p, si
 	st.s = s;
 	st.prefix = prefix;
 	tokenize_words(p, len, text_word, &st);
+	punct_runs(s, prefix, p, len);
 }
 
 void tokenize_text(struct tok_sink *s, const char *p, size_t len)

@@ -122,6 +122,31 @@ static void test_score_map(void **state)
 	assert_true(bayes_score(1.0) >= 5.0);  /* certain spam alone reaches the tag threshold */
 	assert_true(bayes_score(0.0) < 0);
 	assert_true(bayes_score(0.9) > bayes_score(0.8));
+	/* pinned: linear, 8 points at I = 1, so Bayes alone tags from I = 0.8125; -3 at I = 0 */
+	assert_float_equal(bayes_score(0.8125), 5.0, 1e-12);
+	assert_float_equal(bayes_score(1.0), 8.0, 1e-12);
+	assert_float_equal(bayes_score(0.0), -3.0, 1e-12);
+}
+
+/* A long message votes with its 60 most extreme tokens, not all of them: 100 strong spam clues
+ * and 40 strong ham clues weaker than them leave 60 spam clues, and a certain spam verdict. */
+static void test_clue_cap(void **state)
+{
+	double f[150];
+	size_t n;
+
+	(void)state;
+	for (int i = 0; i < 100; i++)
+		f[i] = 0.999;
+	for (int i = 100; i < 140; i++)
+		f[i] = 0.02;
+	for (int i = 140; i < 150; i++)
+		f[i] = 0.6; /* too weak to vote */
+	n = bayes_select_clues(f, 150, BAYES_MAX_CLUES);
+	assert_int_equal(n, 60);
+	for (size_t i = 0; i < n; i++)
+		assert_float_equal(f[i], 0.999, 1e-12);
+	assert_float_equal(bayes_combine(f, n), 1.0, 1e-9);
 }
 
 static char dir[64];
@@ -244,6 +269,7 @@ int main(void)
 		cmocka_unit_test(test_combine),      cmocka_unit_test(test_combine_tie_break),
 		cmocka_unit_test(test_combine_tie_break_needs_clues),
 		cmocka_unit_test(test_select_clues),
+		cmocka_unit_test(test_clue_cap),
 		cmocka_unit_test(test_score_map),    cmocka_unit_test(test_db_learn_cycle),
 		cmocka_unit_test(test_digest),       cmocka_unit_test(test_autolearn_decide),
 	};

@@ -72,6 +72,32 @@ static void test_text_bigrams(void **state)
 	assert_false(tok_sink_has(&s, "w:", "Click"));
 }
 
+/* Runs of emphasis characters are features, cut at 4; single ones and other marks are not. */
+static void test_punct_runs(void **state)
+{
+	static const char text[] = "WIN NOW!!! only $$ a day?? 100%! **** free!!!!!! a.b, c-d";
+	uint64_t h[64];
+	struct tok_sink s = {h, 0, 64};
+
+	(void)state;
+	tokenize_text(&s, text, sizeof text - 1);
+	tokenize_header(&s, "Subject", "Act now!!");
+	tok_sink_finish(&s);
+	assert_true(tok_sink_has(&s, "p:", "!!!"));
+	assert_true(tok_sink_has(&s, "p:", "$$"));
+	assert_true(tok_sink_has(&s, "p:", "??"));
+	assert_true(tok_sink_has(&s, "p:", "****"));
+	assert_true(tok_sink_has(&s, "p:", "!!!!")); /* "!!!!!!" counts as four */
+	assert_false(tok_sink_has(&s, "p:", "!!!!!!"));
+	assert_false(tok_sink_has(&s, "p:", "!")); /* "100%!": two different characters */
+	assert_false(tok_sink_has(&s, "p:", "%"));
+	assert_false(tok_sink_has(&s, "p:", "%!"));
+	assert_false(tok_sink_has(&s, "p:", ".."));
+	assert_true(tok_sink_has(&s, "sp:", "!!"));
+	assert_false(tok_sink_has(&s, "p:", "!!"));
+	assert_true(tok_sink_has(&s, "s:", "act"));
+}
+
 static void test_sink_dedup_and_cap(void **state)
 {
 	uint64_t h[4];
@@ -217,7 +243,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_words_normalise), cmocka_unit_test(test_words_long_and_utf8),
-		cmocka_unit_test(test_text_bigrams),    cmocka_unit_test(test_sink_dedup_and_cap),
+		cmocka_unit_test(test_text_bigrams),
+		cmocka_unit_test(test_punct_runs),    cmocka_unit_test(test_sink_dedup_and_cap),
 		cmocka_unit_test(test_sink_sort),
 		cmocka_unit_test(test_headers),         cmocka_unit_test(test_received_ips),
 		cmocka_unit_test(test_urls),
