@@ -235,6 +235,56 @@ class AutolearnTest(unittest.TestCase):
             node.cleanup()
 
 
+# A fraud letter in the style of today's advance-fee mail (written for this test): several cues
+# at once, none of them decisive alone.
+ADVANCE_FEE = (
+    "Dear Sir,\r\n\r\n"
+    "I am the son of the late Chief Adeyemi, former minister of mines. Before his death my late "
+    "father deposited US$18M (Eighteen Million United States Dollars) "
+    "with a security company in Lome as family valuables. I need a trustworthy person and a "
+    "foreign partner to receive the funds, and you will keep 20% of the total sum for your "
+    "help. Treat this as strictly confidential.\r\n")
+# Honest business mail with one of the weak cues ("urgent"), as staff write every day.
+BUSINESS = (
+    "Hi team,\r\n\r\nUrgent: the review with the auditors moved to Thursday at 10. Please send "
+    "me the Q3 figures by Wednesday noon so I can prepare the slides.\r\n\r\nThanks, Maria\r\n")
+
+
+class AdvanceFeeRulesTest(unittest.TestCase):
+    """The SPAM_419_* cues of rules/20-spam.rules add up on a fraud letter and stay at half a
+    point on business mail with a single weak cue."""
+
+    def setUp(self):
+        self.node = Node()
+
+    def tearDown(self):
+        self.node.cleanup()
+
+    def scan(self, body):
+        path = os.path.join(self.node.tmp, "msg.eml")
+        with open(path, "wb") as f:
+            f.write(make_message(subject="hello", body=body))
+        p = self.node.mx("scan", "--json", "-o", "scan.scanners=rules", path, check=True)
+        o = json.loads(p.stdout.strip().splitlines()[-1])
+        return {s["name"]: s["score"] for s in o["symbols"]}, o
+
+    def test_fraud_letter_collects_cues(self):
+        syms, o = self.scan(ADVANCE_FEE)
+        for name in ("SPAM_419_MILLIONS", "SPAM_419_AMOUNT_IN_WORDS", "SPAM_419_FOREIGN_PARTNER",
+                     "SPAM_419_LATE_PERSON", "SPAM_419_TRUSTWORTHY", "SPAM_419_SHARE",
+                     "SPAM_419_SECURITY_COMPANY", "SPAM_419_SECRECY", "SPAM_419_GREETING"):
+            self.assertIn(name, syms, o)
+        cues = sum(v for k, v in syms.items() if k.startswith("SPAM_419_"))
+        self.assertAlmostEqual(cues, 6 * 1.5 + 3 * 0.5, places=2)
+        self.assertNotEqual(o["verdict"], "clean", o)
+
+    def test_business_mail_with_one_weak_cue(self):
+        syms, o = self.scan(BUSINESS)
+        self.assertEqual({k: v for k, v in syms.items() if k.startswith("SPAM_419_")},
+                         {"SPAM_419_SECRECY": 0.5}, o)
+        self.assertEqual(o["verdict"], "clean", o)
+
+
 class RulesCliTest(unittest.TestCase):
     def setUp(self):
         self.node = Node()
