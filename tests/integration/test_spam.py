@@ -250,9 +250,22 @@ BUSINESS = (
     "me the Q3 figures by Wednesday noon so I can prepare the slides.\r\n\r\nThanks, Maria\r\n")
 
 
-class AdvanceFeeRulesTest(unittest.TestCase):
+# A bulk-marketing mail (written for this test) with the cues of the SPAM_BULK_* rules.
+BULK = (
+    "Dear Friend,\r\n\r\n"
+    "We found your email address on a business directory. Start a home-based business this "
+    "week: call toll-free 1-888-555-0199 and act now, places are few. You are on our opt-in "
+    "list. This message complies with federal anti-spam law.\r\n")
+# A supplier's note to a customer with one weak bulk cue ("order today").
+SUPPLIER = (
+    "Hello Ana,\r\n\r\nThe toner cartridges you asked about are back in stock; if you order "
+    "today they ship on Monday with the rest of your invoice.\r\n\r\nBest, Tom\r\n")
+
+
+class CueRulesTest(unittest.TestCase):
     """The SPAM_419_* cues of rules/20-spam.rules add up on a fraud letter and stay at half a
-    point on business mail with a single weak cue."""
+    point on business mail with a single weak cue; so do the SPAM_BULK_* cues on bulk
+    marketing mail."""
 
     def setUp(self):
         self.node = Node()
@@ -260,10 +273,10 @@ class AdvanceFeeRulesTest(unittest.TestCase):
     def tearDown(self):
         self.node.cleanup()
 
-    def scan(self, body):
+    def scan(self, body, subject="hello"):
         path = os.path.join(self.node.tmp, "msg.eml")
         with open(path, "wb") as f:
-            f.write(make_message(subject="hello", body=body))
+            f.write(make_message(subject=subject, body=body))
         p = self.node.mx("scan", "--json", "-o", "scan.scanners=rules", path, check=True)
         o = json.loads(p.stdout.strip().splitlines()[-1])
         return {s["name"]: s["score"] for s in o["symbols"]}, o
@@ -282,6 +295,22 @@ class AdvanceFeeRulesTest(unittest.TestCase):
         syms, o = self.scan(BUSINESS)
         self.assertEqual({k: v for k, v in syms.items() if k.startswith("SPAM_419_")},
                          {"SPAM_419_SECRECY": 0.5}, o)
+        self.assertEqual(o["verdict"], "clean", o)
+
+    def test_bulk_mail_collects_cues(self):
+        syms, o = self.scan(BULK, subject="ADV: your own business")
+        for name in ("SPAM_BULK_ADDRESS_HARVESTED", "SPAM_BULK_LEGAL_CLAIM", "SPAM_BULK_SUBJECT_ADV",
+                     "SPAM_BULK_INCOME", "SPAM_BULK_TOLL_FREE", "SPAM_BULK_OPT_IN",
+                     "SPAM_BULK_ACT_NOW", "SPAM_BULK_DEAR_FRIEND"):
+            self.assertIn(name, syms, o)
+        cues = sum(v for k, v in syms.items() if k.startswith("SPAM_BULK_"))
+        self.assertAlmostEqual(cues, 6 * 1.5 + 2 * 0.5, places=2)
+        self.assertNotEqual(o["verdict"], "clean", o)
+
+    def test_supplier_mail_with_one_weak_cue(self):
+        syms, o = self.scan(SUPPLIER, subject="Re: toner")
+        self.assertEqual({k: v for k, v in syms.items() if k.startswith("SPAM_BULK_")},
+                         {"SPAM_BULK_ACT_NOW": 0.5}, o)
         self.assertEqual(o["verdict"], "clean", o)
 
 
