@@ -11,6 +11,9 @@ The harness also fits the learned combination (`mxtower train-weights`) on the s
 training part and scans again; the same floors hold for it (2026-11-28 23:41, ASan binary:
 caught 88.4% (61 of 69), FP 0 of 139, (1-ROCA) 0.073%, against 84.1%, 0, 0.167% for the
 hand-set scores in the same run), so a broken fit or a model that wrecks the ranking fails.
+After the 60-clue, punctuation-token and cue-rule changes of 2026-11-29 (ASan binary, 02:33):
+hand-set caught 84.1% (58 of 69), FP 0 of 139, (1-ROCA) 0.146%; learned combination 84.1%, 0,
+0.063%: the same caught figure, so the floors stay.
 The full figures are in bench/results/eval-*.md (`make eval`)."""
 import json
 import os
