@@ -342,8 +342,10 @@ static const char *tag_end(const char *s, const char *e)
 		return gt;
 	for (s++; s < e; s++) {
 		if (q) {
-			if (*s == q)
-				q = 0;
+			/* a quoted value (often a long URL) ends at its quote: one memchr */
+			if ((s = memchr(s, q, (size_t)(e - s))) == NULL)
+				return NULL;
+			q = 0;
 		} else if (*s == '"' || *s == '\'') {
 			/* Only quotes that open a value count; a stray one in text would eat the
 			 * page. */
