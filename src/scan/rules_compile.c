@@ -448,8 +448,11 @@ int rule_set_match(struct rule_set *s, const struct rule_input *in,
 			group_scan(s, g, in->uris, in->uris_len);
 			break;
 		case RULE_T_HEADER:
+			/* the first letters first: strcasecmp for every header of every message
+			 * and every header group, nearly all of them different names */
 			for (size_t h = 0; h < in->nheaders; h++)
-				if (strcasecmp(in->hname[h], g->header) == 0)
+				if ((in->hname[h][0] | 0x20) == (g->header[0] | 0x20) &&
+				    strcasecmp(in->hname[h], g->header) == 0)
 					group_scan(s, g, in->hvalue[h], strlen(in->hvalue[h]));
 			break;
 		}
