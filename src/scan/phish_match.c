@@ -45,21 +45,37 @@ const char *phish_look_name(enum phish_look l)
 	return "none";
 }
 
+/*
+ * Optimal-string-alignment distance, capped: the exact distance when it is at most max, else
+ * max + 1. Only the band |i - j| <= max of the table is computed: a cell outside it is at
+ * least |i - j| > max, so it counts as max + 1 (test_phish checks the answers against the
+ * whole table on every pair of short strings over a small alphabet).
+ */
 unsigned phish_edit_distance(const char *a, size_t alen, const char *b, size_t blen, unsigned max)
 {
 	unsigned row[3][PHISH_DOMAIN_MAX + 1];
+	const unsigned inf = max + 1;
 
 	if (alen > PHISH_DOMAIN_MAX || blen > PHISH_DOMAIN_MAX)
 		return max + 1;
 	if ((alen > blen ? alen - blen : blen - alen) > max)
 		return max + 1;
 	for (size_t j = 0; j <= blen; j++)
-		row[0][j] = (unsigned)j;
+		row[0][j] = j <= max ? (unsigned)j : inf;
 	for (size_t i = 1; i <= alen; i++) {
 		unsigned *cur = row[i % 3], *prev = row[(i - 1) % 3], *pp = row[(i + 1) % 3];
-		unsigned best = cur[0] = (unsigned)i;
+		size_t lo = i > max ? i - max : 1, hi = i + max < blen ? i + max : blen;
+		unsigned best = inf;
 
-		for (size_t j = 1; j <= blen; j++) {
+		/* the cells just outside the band are read by the next rows: mark them */
+		cur[0] = i <= max ? (unsigned)i : inf;
+		if (cur[0] < best)
+			best = cur[0];
+		if (lo > 1)
+			cur[lo - 1] = inf;
+		if (hi < blen)
+			cur[hi + 1] = inf;
+		for (size_t j = lo; j <= hi; j++) {
 			unsigned cost = a[i - 1] != b[j - 1];
 			unsigned v = prev[j] + 1;
 
@@ -70,6 +86,8 @@ unsigned phish_edit_distance(const char *a, size_t alen, const char *b, size_t b
 			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
 			    pp[j - 2] + 1 < v)
 				v = pp[j - 2] + 1;
+			if (v > inf)
+				v = inf;
 			cur[j] = v;
 			if (v < best)
 				best = v;
@@ -102,9 +120,10 @@ static size_t label_len(const char *s)
 /* name is one hyphen-separated part of label (paypal in secure-paypal-login). */
 static int hyphen_part(const char *label, size_t llen, const char *name, size_t nlen)
 {
+	/* the hyphens around a place first: memcmp was called at every offset of every label */
 	for (size_t i = 0; i + nlen <= llen; i++)
-		if (memcmp(label + i, name, nlen) == 0 && (i == 0 || label[i - 1] == '-') &&
-		    (i + nlen == llen || label[i + nlen] == '-'))
+		if ((i == 0 || label[i - 1] == '-') && (i + nlen == llen || label[i + nlen] == '-') &&
+		    memcmp(label + i, name, nlen) == 0)
 			return llen != nlen;
 	return 0;
 }
@@ -136,7 +155,7 @@ enum phish_look phish_lookalike_names(const struct phish_name *d, const struct p
 	    (dl > pl && d->name[dl - pl - 1] == '.' && memcmp(d->name + dl - pl, p->name, pl) == 0))
 		return PHISH_LOOK_SAME;
 	/* paypal.com.evil.example: the whole protected name as leading labels */
-	if (dl > pl + 1 && memcmp(d->name, p->name, pl) == 0 && d->name[pl] == '.')
+	if (dl > pl + 1 && d->name[pl] == '.' && memcmp(d->name, p->name, pl) == 0)
 		return PHISH_LOOK_EMBED;
 	if (!d->skel_ok || !p->skel_ok)
 		return PHISH_LOOK_NONE;

@@ -234,11 +234,75 @@ static void test_brand_memo(void **state)
 	assert_null(find_sym(&first[3][0], "PHISH_LOOKALIKE_CLIENT"));
 }
 
+/* The whole optimal-string-alignment table, uncapped: the reference for the banded one. */
+static unsigned osa_full(const char *a, size_t al, const char *b, size_t bl)
+{
+	unsigned d[8][8];
+
+	for (size_t i = 0; i <= al; i++)
+		for (size_t j = 0; j <= bl; j++) {
+			unsigned v;
+
+			if (i == 0 || j == 0) {
+				d[i][j] = (unsigned)(i + j);
+				continue;
+			}
+			v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (d[i - 1][j - 1] + (a[i - 1] != b[j - 1]) < v)
+				v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	return d[al][bl];
+}
+
+/* Every pair of strings of up to 5 letters over {a, b, c}, caps 0 to 3: the banded distance
+ * is the full table's when within the cap, cap + 1 otherwise. */
+static void test_edit_distance_exhaustive(void **state)
+{
+	char s[364][6];
+	size_t len[364], n = 0;
+
+	(void)state;
+	for (size_t l = 0; l <= 5; l++) {
+		size_t count = 1;
+
+		for (size_t k = 0; k < l; k++)
+			count *= 3;
+		for (size_t c = 0; c < count; c++) {
+			size_t x = c;
+
+			for (size_t k = 0; k < l; k++, x /= 3)
+				s[n][k] = (char)('a' + x % 3);
+			s[n][l] = '\0';
+			len[n++] = l;
+		}
+	}
+	assert_int_equal(n, 364);
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < n; j++) {
+			unsigned want = osa_full(s[i], len[i], s[j], len[j]);
+
+			for (unsigned max = 0; max <= 3; max++) {
+				unsigned got = phish_edit_distance(s[i], len[i], s[j], len[j], max);
+
+				if (got != (want <= max ? want : max + 1))
+					fail_msg("%s %s max %u: %u, want %u", s[i], s[j], max, got,
+						 want);
+			}
+		}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_punycode),      cmocka_unit_test(test_skeleton),
 		cmocka_unit_test(test_edit_distance), cmocka_unit_test(test_lookalike),
+		cmocka_unit_test(test_edit_distance_exhaustive),
 		cmocka_unit_test(test_no_brand_lookalike_for_common_senders),
 		cmocka_unit_test(test_parse_address), cmocka_unit_test(test_text_domain),
 		cmocka_unit_test(test_credform),      cmocka_unit_test(test_brand_memo),
