@@ -56,6 +56,14 @@ int tok_sink_has(const struct tok_sink *s, const char *prefix, const char *str);
  */
 typedef void (*tok_word_fn)(void *arg, const char *w, size_t len);
 size_t tokenize_words(const char *p, size_t len, tok_word_fn fn, void *arg);
+/*
+ * The same words as hashes, for a scanner that wants only those (fuzzy's shingles): fn(arg,
+ * h) with h = tok_hash(word, len, 0) for each word tokenize_words reports, in order, except
+ * skip tokens ("skip:..."), without a copy of the word or a second pass over it. Returns the
+ * number of hashes reported.
+ */
+typedef void (*tok_hash_fn)(void *arg, uint64_t h);
+size_t tokenize_word_hashes(const char *p, size_t len, tok_hash_fn fn, void *arg);
 
 /* Words ("w:") and sparse bigrams ("b:" adjacent, "k:" one word skipped) of body text. */
 void tokenize_text(struct tok_sink *s, const char *p, size_t len);
