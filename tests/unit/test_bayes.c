@@ -115,6 +115,43 @@ static void test_select_clues(void **state)
 	assert_float_equal(g[1], 0.99, 1e-12);
 }
 
+/* Of equal strength the earlier clue comes first and is the one kept (the chi-squared sums
+ * depend on the order to the last bit; it is the order qsort's merge sort gave), and a long
+ * rising input keeps the strongest. */
+static void test_select_clues_stable(void **state)
+{
+	/* binary fractions: 0.5 +- d exactly, so their strengths tie exactly */
+	double f[] = {0.9375, 0.03125, 0.0625, 0.96875, 0.015625, 0.9, 0.03125, 0.984375, 0.96875};
+	double want[] = {0.015625, 0.984375, 0.03125, 0.96875, 0.03125};
+	static double g[2000];
+
+	(void)state;
+	assert_int_equal(bayes_select_clues(f, 9, 5), 5);
+	for (size_t i = 0; i < 5; i++)
+		assert_true(f[i] == want[i]);
+	for (size_t i = 0; i < 2000; i++)
+		g[i] = 0.9 + 0.0999 * (double)i / 2000.0;
+	assert_int_equal(bayes_select_clues(g, 2000, BAYES_MAX_CLUES), BAYES_MAX_CLUES);
+	for (size_t i = 0; i < BAYES_MAX_CLUES; i++)
+		assert_true(g[i] == 0.9 + 0.0999 * (double)(1999 - i) / 2000.0);
+}
+
+/* A token seen once is never a clue, whatever the class sizes: classify skips such tokens
+ * before computing f. */
+static void test_hapax_never_clue(void **state)
+{
+	static const uint64_t sizes[] = {1, 10, 1000, 1000000};
+
+	(void)state;
+	for (size_t i = 0; i < 4; i++)
+		for (size_t j = 0; j < 4; j++) {
+			assert_true(fabs(bayes_token_prob(1, 0, sizes[i], sizes[j]) - 0.5) <
+				    BAYES_MIN_STRENGTH);
+			assert_true(fabs(bayes_token_prob(0, 1, sizes[i], sizes[j]) - 0.5) <
+				    BAYES_MIN_STRENGTH);
+		}
+}
+
 static void test_score_map(void **state)
 {
 	(void)state;
@@ -268,7 +305,8 @@ int main(void)
 		cmocka_unit_test(test_token_prob),   cmocka_unit_test(test_chi2q),
 		cmocka_unit_test(test_combine),      cmocka_unit_test(test_combine_tie_break),
 		cmocka_unit_test(test_combine_tie_break_needs_clues),
-		cmocka_unit_test(test_select_clues),
+		cmocka_unit_test(test_select_clues), cmocka_unit_test(test_select_clues_stable),
+		cmocka_unit_test(test_hapax_never_clue),
 		cmocka_unit_test(test_clue_cap),
 		cmocka_unit_test(test_score_map),    cmocka_unit_test(test_db_learn_cycle),
 		cmocka_unit_test(test_digest),       cmocka_unit_test(test_autolearn_decide),

@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,6 +152,107 @@ static void test_sink_sort(void **state)
 	}
 }
 
+/* Top bits all alike (a message made to collide in the buckets of the sort): still sorted. */
+static void test_sink_sort_collide(void **state)
+{
+	static uint64_t a[8192], b[8192];
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	size_t m = 0;
+	struct tok_sink s = {a, 8192, 8192};
+
+	(void)state;
+	for (size_t i = 0; i < 8192; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		a[i] = b[i] = (0xabcdeULL << 44) | (x >> 20);
+	}
+	qsort(b, 8192, sizeof *b, u64_order);
+	for (size_t i = 0; i < 8192; i++)
+		if (i == 0 || b[i] != b[i - 1])
+			b[m++] = b[i];
+	assert_int_equal(tok_sink_finish(&s), m);
+	for (size_t i = 0; i < m; i++)
+		assert_true(a[i] == b[i]);
+}
+
+static uint64_t feature(const char *s)
+{
+	return tok_hash(s, strlen(s), 0);
+}
+
+/* The hashes and their order are what the feature strings give (a trained home's keys): words
+ * and the pair one apart in text order, punctuation runs after them; header words after the
+ * header name. */
+static void test_feature_order(void **state)
+{
+	uint64_t h[16];
+	struct tok_sink s = {h, 0, 16};
+	const char *text = "Click HERE now!!! -- Win";
+
+	(void)state;
+	tokenize_text(&s, text, strlen(text));
+	assert_int_equal(s.n, 7); /* "--" is no word and no emphasis run */
+	assert_true(h[0] == feature("w:click"));
+	assert_true(h[1] == feature("w:here"));
+	assert_true(h[2] == feature("w:now"));
+	assert_true(h[3] == feature("k:click now"));
+	assert_true(h[4] == feature("w:win"));
+	assert_true(h[5] == feature("k:here win"));
+	assert_true(h[6] == feature("p:!!!"));
+	s.n = 0;
+	tokenize_header(&s, "FROM", "Ann <ann@Example.com>");
+	assert_int_equal(s.n, 4); /* "@" ends a word */
+	assert_true(h[0] == feature("hn:from"));
+	assert_true(h[1] == feature("h:from:ann"));
+	assert_true(h[2] == feature("h:from:ann"));
+	assert_true(h[3] == feature("h:from:example.com"));
+	s.n = 0;
+	tokenize_header(&s, "Subject", "Act now or else $$$");
+	assert_true(h[0] == feature("hn:subject"));
+	assert_true(h[1] == feature("s:act"));
+	assert_true(h[2] == feature("s:now"));
+	assert_true(h[3] == feature("s:or"));
+	assert_true(h[4] == feature("sk:act or"));
+	assert_true(h[5] == feature("s:else"));
+	assert_true(h[6] == feature("sk:now else"));
+	assert_true(h[7] == feature("sp:$$$"));
+	assert_int_equal(s.n, 8);
+}
+
+static void collect_hash(void *arg, uint64_t h)
+{
+	struct tok_sink *s = arg;
+
+	if (s->n < s->max)
+		s->h[s->n++] = h;
+}
+
+/* tokenize_word_hashes: tok_hash(word, len, 0) of every word tokenize_words gives, skip
+ * tokens left out, in order. */
+static void test_word_hashes(void **state)
+{
+	struct collect c = {.n = 0};
+	uint64_t h[64];
+	struct tok_sink s = {h, 0, 64};
+	char text[300];
+	size_t k = 0;
+
+	(void)state;
+	snprintf(text, sizeof text, "Dear FRIEND, a 3.5%% fee: e-mail me; %s end", 
+		 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+	tokenize_words(text, strlen(text), collect_word, &c);
+	assert_int_equal(tokenize_word_hashes(text, strlen(text), collect_hash, &s), c.n - 1);
+	for (size_t i = 0; i < c.n; i++) {
+		if (strncmp(c.words[i], "skip:", 5) == 0)
+			continue;
+		assert_true(h[k] == tok_hash(c.words[i], strlen(c.words[i]), 0));
+		k++;
+	}
+	assert_int_equal(k, s.n);
+	assert_true(h[0] == tok_hash("dear", 4, 0));
+}
+
 static void test_headers(void **state)
 {
 	uint64_t h[64];
@@ -245,7 +347,8 @@ int main(void)
 		cmocka_unit_test(test_words_normalise), cmocka_unit_test(test_words_long_and_utf8),
 		cmocka_unit_test(test_text_bigrams),
 		cmocka_unit_test(test_punct_runs),    cmocka_unit_test(test_sink_dedup_and_cap),
-		cmocka_unit_test(test_sink_sort),
+		cmocka_unit_test(test_sink_sort),       cmocka_unit_test(test_sink_sort_collide),
+		cmocka_unit_test(test_feature_order),   cmocka_unit_test(test_word_hashes),
 		cmocka_unit_test(test_headers),         cmocka_unit_test(test_received_ips),
 		cmocka_unit_test(test_urls),
 		cmocka_unit_test(test_registrable),     cmocka_unit_test(test_hash_known),
