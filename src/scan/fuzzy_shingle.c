@@ -79,18 +79,17 @@ static uint64_t rotl64(uint64_t x, unsigned r)
 _Static_assert(FUZZY_SHINGLE_WORDS == 3, "shingle_word hashes a window of three words");
 _Static_assert(FUZZY_NHASH == 32, "a shingle's bin is the top five bits of its hash");
 
-static void shingle_word(void *arg, const char *w, size_t len)
+/* One word's hash (the tokenizer's, skip tokens already left out: long runs such as encoded
+ * junk or tracking ids vary per copy and would make every copy new). */
+static void shingle_word(void *arg, uint64_t h)
 {
 	struct shingle_state *st = arg;
 	uint64_t *mh = st->sig->mh, sh;
 	unsigned bin;
 
-	/* Long runs (encoded junk, tracking ids) vary per copy and would make every copy new. */
-	if (len >= 5 && memcmp(w, "skip:", 5) == 0)
-		return;
 	st->win[0] = st->win[1];
 	st->win[1] = st->win[2];
-	st->win[2] = tok_hash(w, len, 0);
+	st->win[2] = h;
 	if (++st->n < FUZZY_SHINGLE_WORDS)
 		return;
 	sh = mix64(st->win[0] ^ rotl64(st->win[1], 21) ^ rotl64(st->win[2], 42));
@@ -137,7 +136,7 @@ int fuzzy_sig_make(const char *text, size_t len, struct fuzzy_sig *out)
 	for (unsigned i = 0; i < FUZZY_NHASH; i++)
 		out->mh[i] = UINT64_MAX;
 	st.sig = out;
-	tokenize_words(text, len, shingle_word, &st);
+	tokenize_word_hashes(text, len, shingle_word, &st);
 	out->nwords = st.n;
 	sig_densify(out);
 	return st.n < FUZZY_MIN_WORDS ? -ENODATA : 0;
