@@ -150,9 +150,8 @@ static int bayes_scan(struct scan_task *t)
 		return -ENOMEM;
 	h.n = b.n = 0;
 	h.max = b.max = TOK_MAX_FEATURES;
+	/* not finished: classify sorts only the few tokens that can be clues */
 	tokenize_message(&h, &b, t->mime, t->msg, t->len);
-	tok_sink_finish(&h);
-	tok_sink_finish(&b);
 	if (bayes_hold_out)
 		r = classify_held_out(t, &h, &b, &v);
 	else

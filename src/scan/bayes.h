@@ -38,6 +38,16 @@
  */
 #define BAYES_MIN_STRENGTH 0.4
 /*
+ * (0.5 + BAYES_MIN_STRENGTH) / (0.5 - BAYES_MIN_STRENGTH), an integer. f is a weighted mean of
+ * BAYES_PRIOR_X (0.5) and p = ps / (ps + ph), so a clue needs p >= 0.9 or p <= 0.1: its share
+ * of spam (count / nspam) at least this many times its share of ham, or at most 1/this. A
+ * token whose p is inside that band has f at least 0.18 / (0.45 + n) inside it, far beyond
+ * rounding (and beyond that of the products of counts in doubles, which classify compares to
+ * find such tokens before computing f for the rest).
+ * test_bayes checks the two constants agree.
+ */
+#define BAYES_CLUE_RATIO 9
+/*
  * The most extreme tokens used per message; more adds correlated evidence, not information
  * (a word and the skip-bigrams around it count as separate clues, and chi-squared believes
  * each). 60, not the 150 of SpamBayes: by 4-fold cross-validation inside the training split of
@@ -97,7 +107,8 @@ struct bayes_verdict {
 	uint64_t nspam, nham; /* messages learned */
 };
 
-/* Classify a message from its header and body features (see BAYES_MAX_HEADER_CLUES). 0,
+/* Classify a message from its header and body features (see BAYES_MAX_HEADER_CLUES), as a
+ * tokenizer sink leaves them: finished or not (a feature that repeats counts once). 0,
  * -ENODATA when fewer than BAYES_MIN_LEARNED of either class, -errno. */
 int bayes_db_classify(struct bayes_db *db, const uint64_t *hdr, size_t nh, const uint64_t *body,
 		      size_t nb, struct bayes_verdict *out);

@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <lmdb.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -437,25 +438,112 @@ int bayes_db_token(struct bayes_db *db, uint64_t h, uint32_t *spam, uint32_t *ha
 	return r < 0 ? r : s ? 0 : -ENOENT;
 }
 
-/* Token probabilities of tok[0..n) into f, of those that may be clues; returns how many. */
-static size_t token_probs(const struct bayes_table *t, const uint64_t *tok, size_t n, double *f)
+/* A clue candidate: a token that can be a clue and its f. */
+struct clue {
+	uint64_t h;
+	double f;
+};
+
+/*
+ * The candidates among tok[0..n) (in any order, repeats allowed) into c: tokens found, seen more
+ * than once (one seen once has f within 0.155..0.845 with BAYES_PRIOR_S 0.45, never
+ * BAYES_MIN_STRENGTH from 0.5, and it is most of those found), and strong enough. Returns how
+ * many.
+ */
+static size_t token_clues(const struct bayes_table *t, const uint64_t *tok, size_t n,
+			  struct clue *c)
 {
 	const struct bayes_slot *slots = bayes_table_cslots(t);
 	unsigned shift = bayes_table_shift(t);
-	size_t nf = 0;
+	/* as bayes_token_prob counts an empty class */
+	double nspam = (double)(t->nspam ? t->nspam : 1), nham = (double)(t->nham ? t->nham : 1);
+	double sh, hs;
+	size_t nc = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct bayes_slot *s;
+		double f;
 
 		if (i + BAYES_PREFETCH < n)
 			__builtin_prefetch(
 				&slots[bayes_table_home(t, bayes_table_key(tok[i + BAYES_PREFETCH]),
 							shift)]);
-		/* a token seen once is never a clue (f within 0.155..0.845 with BAYES_PRIOR_S
-		 * 0.45, never BAYES_MIN_STRENGTH from 0.5), and it is most of those found */
-		if ((s = bayes_table_find(t, shift, tok[i])) != NULL && (uint64_t)s->spam + s->ham > 1)
-			f[nf++] = bayes_token_prob(s->spam, s->ham, t->nspam, t->nham);
+		if ((s = bayes_table_find(t, shift, tok[i])) == NULL || (uint64_t)s->spam + s->ham < 2)
+			continue;
+		/* spam share vs ham share (BAYES_CLUE_RATIO): most common words are neither */
+		sh = (double)s->spam * nham;
+		hs = (double)s->ham * nspam;
+		if (sh < BAYES_CLUE_RATIO * hs && BAYES_CLUE_RATIO * sh > hs)
+			continue;
+		f = bayes_token_prob(s->spam, s->ham, t->nspam, t->nham);
+		if (fabs(f - 0.5) >= BAYES_MIN_STRENGTH) {
+			c[nc].h = tok[i];
+			c[nc].f = f;
+			nc++;
+		}
 	}
+	return nc;
+}
+
+/* Below this many, insertion sort. */
+#define BAYES_CLUE_SORT_SMALL 16
+
+/* Sort candidates by hash: quicksort (median of three), insertion sort for small ranges. */
+static void clue_sort(struct clue *c, size_t n)
+{
+	while (n > BAYES_CLUE_SORT_SMALL) {
+		uint64_t x = c[0].h, y = c[n / 2].h, z = c[n - 1].h, pivot;
+		size_t i = 0, j = n - 1;
+		struct clue t;
+
+		pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+		for (;;) {
+			while (c[i].h < pivot)
+				i++;
+			while (c[j].h > pivot)
+				j--;
+			if (i >= j)
+				break;
+			t = c[i];
+			c[i++] = c[j];
+			c[j--] = t;
+		}
+		if (j + 1 < n - j - 1) {
+			clue_sort(c, j + 1);
+			c += j + 1;
+			n -= j + 1;
+		} else {
+			clue_sort(c + j + 1, n - j - 1);
+			n = j + 1;
+		}
+	}
+	for (size_t i = 1; i < n; i++) {
+		struct clue v = c[i];
+		size_t k = i;
+
+		while (k > 0 && c[k - 1].h > v.h) {
+			c[k] = c[k - 1];
+			k--;
+		}
+		c[k] = v;
+	}
+}
+
+/*
+ * The f of tok[0..n)'s candidates into f, each token once, in ascending hash order: the values
+ * and the order that looking up the finished (sorted, deduplicated) sink gave, on which the
+ * clue selection's ties and the chi-squared sums depend. Only the few candidates are sorted,
+ * not every feature of the message. Returns how many.
+ */
+static size_t token_probs(const struct bayes_table *t, const uint64_t *tok, size_t n,
+			  struct clue *c, double *f)
+{
+	size_t nc = token_clues(t, tok, n, c), nf = 0;
+
+	clue_sort(c, nc);
+	for (size_t i = 0; i < nc; i++)
+		if (i == 0 || c[i].h != c[i - 1].h)
+			f[nf++] = c[i].f;
 	return nf;
 }
 
@@ -465,6 +553,7 @@ int bayes_db_classify(struct bayes_db *db, const uint64_t *hdr, size_t nh, const
 	const struct bayes_table *t;
 	MDB_txn *txn = NULL;
 	double *f = NULL;
+	struct clue *c;
 	size_t fh, fb, ch, cb;
 	int r = 0;
 
@@ -495,14 +584,15 @@ int bayes_db_classify(struct bayes_db *db, const uint64_t *hdr, size_t nh, const
 		r = -ENODATA;
 		goto out;
 	}
-	f = malloc((nh + nb + 1) * sizeof *f);
+	f = malloc((nh + nb + 1) * (sizeof *f + sizeof *c));
 	if (f == NULL) {
 		r = -ENOMEM;
 		goto out;
 	}
-	fh = token_probs(t, hdr, nh, f);
+	c = (struct clue *)(f + nh + nb + 1);
+	fh = token_probs(t, hdr, nh, c, f);
 	ch = bayes_select_clues(f, fh, BAYES_MAX_HEADER_CLUES);
-	fb = token_probs(t, body, nb, f + ch);
+	fb = token_probs(t, body, nb, c, f + ch);
 	cb = bayes_select_clues(f + ch, fb, BAYES_MAX_CLUES - ch);
 	out->nclues = ch + cb;
 	out->prob = bayes_combine(f, out->nclues);

@@ -47,20 +47,6 @@ void bayes_table_init(struct bayes_table *t, uint64_t nslots)
 	t->nslots = nslots;
 }
 
-const struct bayes_slot *bayes_table_find(const struct bayes_table *t, unsigned shift, uint64_t h)
-{
-	const struct bayes_slot *s = bayes_table_cslots(t);
-	uint64_t key = bayes_table_key(h), mask = t->nslots - 1;
-
-	/* at most half full, so an empty slot ends every probe sequence */
-	for (uint64_t i = bayes_table_home(t, key, shift);; i = (i + 1) & mask) {
-		if (s[i].h == key)
-			return &s[i];
-		if (s[i].h == 0)
-			return NULL;
-	}
-}
-
 /* The slot of key or the empty slot that ends its run; NULL when the table is full. */
 static struct bayes_slot *slot_for(struct bayes_table *t, unsigned shift, uint64_t key)
 {

@@ -72,8 +72,22 @@ int bayes_table_check(const void *p, size_t len);
 unsigned bayes_table_shift(const struct bayes_table *t);
 /* An empty table of nslots slots at p (bayes_table_size(nslots) bytes). */
 void bayes_table_init(struct bayes_table *t, uint64_t nslots);
-/* The slot of token h, NULL when absent. */
-const struct bayes_slot *bayes_table_find(const struct bayes_table *t, unsigned shift, uint64_t h);
+/* The slot of token h, NULL when absent. Inline: a classify looks up every feature of a
+ * message, and the call was a third of a lookup's instructions. */
+static inline const struct bayes_slot *bayes_table_find(const struct bayes_table *t,
+							 unsigned shift, uint64_t h)
+{
+	const struct bayes_slot *s = bayes_table_cslots(t);
+	uint64_t key = bayes_table_key(h), mask = t->nslots - 1;
+
+	/* at most half full, so an empty slot ends every probe sequence */
+	for (uint64_t i = bayes_table_home(t, key, shift);; i = (i + 1) & mask) {
+		if (s[i].h == key)
+			return &s[i];
+		if (s[i].h == 0)
+			return NULL;
+	}
+}
 /* Set token h's counts (both 0: remove it). The caller keeps nused + 1 within the table (see
  * bayes_table_slots_for); returns -ENOSPC when the table is full all the same. */
 int bayes_table_set(struct bayes_table *t, uint64_t h, uint32_t spam, uint32_t ham);

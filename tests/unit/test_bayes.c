@@ -143,6 +143,10 @@ static void test_hapax_never_clue(void **state)
 	static const uint64_t sizes[] = {1, 10, 1000, 1000000};
 
 	(void)state;
+	/* classify's integer test of the shares stands for BAYES_MIN_STRENGTH */
+	assert_float_equal((0.5 + BAYES_MIN_STRENGTH) / (0.5 - BAYES_MIN_STRENGTH),
+			   BAYES_CLUE_RATIO, 1e-9);
+	assert_float_equal(BAYES_PRIOR_X, 0.5, 0);
 	for (size_t i = 0; i < 4; i++)
 		for (size_t j = 0; j < 4; j++) {
 			assert_true(fabs(bayes_token_prob(1, 0, sizes[i], sizes[j]) - 0.5) <
