@@ -321,7 +321,8 @@ static size_t skip_token(char *sk, unsigned char first, size_t total)
  * stays), only its first TOK_WORD_MAX + 2 bytes count for that, and what is shorter than
  * TOK_WORD_MIN is dropped. A run longer than TOK_WORD_MAX becomes a skip token.
  */
-static int word_next(struct word_scan *ws, struct tok_word *w)
+static inline __attribute__((always_inline)) int word_next(struct word_scan *ws,
+								 struct tok_word *w)
 {
 	const unsigned char *p = ws->p;
 	size_t len = ws->len, i = ws->i;
@@ -415,21 +416,44 @@ size_t tokenize_word_hashes(const char *p, size_t len, tok_hash_fn fn, void *arg
 static void punct_runs(struct tok_sink *s, uint64_t state, const char *text, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)text;
+	size_t i = 0;
 
 	if (len > TOK_TEXT_MAX)
 		len = TOK_TEXT_MAX;
-	/* a run starts where a byte equals the next one: one compare per byte finds them all */
-	for (size_t i = 0; i + 1 < len; i++) {
-		unsigned char c = p[i];
+	/* A run starts where a byte equals the next one, so only those places are looked at:
+	 * eight bytes are compared with the eight after them at once, and a block with no equal
+	 * neighbours (most of them) is passed in a few instructions. */
+	while (i + 1 < len) {
+		unsigned char c;
 		size_t j;
 
-		if (c != p[i + 1] || !(tok_class[c] & TOK_C_PUNCT))
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		if (i + 9 <= len) {
+			const uint64_t low7 = 0x7f7f7f7f7f7f7f7fULL;
+			uint64_t x, y, d, eq;
+
+			memcpy(&x, p + i, 8);
+			memcpy(&y, p + i + 1, 8);
+			d = x ^ y;
+			/* 0x80 in each byte of d that is 0 (exact, no borrow between bytes) */
+			eq = ~(((d & low7) + low7) | d | low7);
+			if (eq == 0) {
+				i += 8;
+				continue;
+			}
+			i += (size_t)__builtin_ctzll(eq) / 8;
+		}
+#endif
+		c = p[i];
+		if (c != p[i + 1] || !(tok_class[c] & TOK_C_PUNCT)) {
+			i++;
 			continue;
+		}
 		for (j = i + 2; j < len && p[j] == c; j++)
 			;
 		sink_push(s, fnv_final(fnv_more(state, text + i,
 						j - i < TOK_PUNCT_MAX ? j - i : TOK_PUNCT_MAX)));
-		i = j - 1;
+		i = j;
 	}
 }
 
