@@ -10,6 +10,7 @@
 #include "scan/fuzzy.h"
 
 #include "core/log.h"
+#include "core/sort.h"
 #include "store/lmdb_env.h"
 
 #include <endian.h>
@@ -200,52 +201,6 @@ static void mh_key(uint8_t key[FUZZY_KEY_LEN], unsigned slot, uint64_t mh)
 
 /* Ids gathered by one lookup: every candidate of every slot. */
 #define MH_IDS_MAX (FUZZY_NHASH * FUZZY_MAX_CANDIDATES)
-/* Runs this short are finished by insertion sort. */
-#define MH_SORT_SMALL 16
-
-/*
- * Sort ids ascending: quicksort (median of three, the smaller side first, so the recursion
- * stays under log2(MH_IDS_MAX) deep) down to short runs, then insertion sort. Inline compares:
- * qsort's call per compare cost 19 K instructions on a lookup of a few hundred ids.
- */
-static void ids_sort(uint64_t *a, size_t n)
-{
-	while (n > MH_SORT_SMALL) {
-		uint64_t x = a[0], y = a[n / 2], z = a[n - 1], pivot, t;
-		size_t i = 0, j = n - 1;
-
-		pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
-		for (;;) {
-			while (a[i] < pivot)
-				i++;
-			while (a[j] > pivot)
-				j--;
-			if (i >= j)
-				break;
-			t = a[i];
-			a[i++] = a[j];
-			a[j--] = t;
-		}
-		/* a[0..j] <= pivot <= a[j+1..n-1] */
-		if (j + 1 < n - j - 1) {
-			ids_sort(a, j + 1);
-			a += j + 1;
-			n -= j + 1;
-		} else {
-			ids_sort(a + j + 1, n - j - 1);
-			n = j + 1;
-		}
-	}
-	for (size_t i = 1; i < n; i++) {
-		uint64_t x = a[i];
-		size_t j = i;
-
-		for (; j && a[j - 1] > x; j--)
-			a[j] = a[j - 1];
-		a[j] = x;
-	}
-}
-
 /*
  * Best campaign for sig: *id and its number of equal slots (0 when none reaches the bar).
  *
@@ -291,7 +246,7 @@ static int mh_best(MDB_txn *txn, struct fuzzy_db *db, const struct fuzzy_sig *si
 		hit += n > n0;
 	}
 	mdb_cursor_close(cur);
-	ids_sort(ids, n);
+	sort_u64(ids, n);
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
 

@@ -6,6 +6,8 @@
  */
 #include "scan/tokenize.h"
 
+#include "core/sort.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,55 +18,8 @@ static int u64_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Below this many elements insertion sort beats partitioning. */
+/* A bucket longer than this is quicksorted before the final insertion pass. */
 #define TOK_SORT_SMALL 16
-
-/*
- * Sort u64s ascending: quicksort with a median-of-three pivot and the comparison inlined (qsort's
- * callback per comparison was a fifth of the tokenizer's cost), recursing into the smaller side
- * so the stack stays O(log n); insertion sort finishes the small ranges.
- */
-static void u64_sort(uint64_t *a, size_t n)
-{
-	while (n > TOK_SORT_SMALL) {
-		uint64_t x = a[0], y = a[n / 2], z = a[n - 1], pivot, t;
-		size_t i = 0, j = n - 1;
-
-		pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
-		for (;;) {
-			while (a[i] < pivot)
-				i++;
-			while (a[j] > pivot)
-				j--;
-			if (i >= j)
-				break;
-			t = a[i];
-			a[i] = a[j];
-			a[j] = t;
-			i++;
-			j--;
-		}
-		/* [0, j] <= pivot <= [j + 1, n) */
-		if (j + 1 < n - j - 1) {
-			u64_sort(a, j + 1);
-			a += j + 1;
-			n -= j + 1;
-		} else {
-			u64_sort(a + j + 1, n - j - 1);
-			n = j + 1;
-		}
-	}
-	for (size_t i = 1; i < n; i++) {
-		uint64_t v = a[i];
-		size_t k = i;
-
-		while (k > 0 && a[k - 1] > v) {
-			a[k] = a[k - 1];
-			k--;
-		}
-		a[k] = v;
-	}
-}
 
 /* Below this many hashes distributing them costs more than it saves. */
 #define TOK_SORT_DISTRIBUTE 64
@@ -86,7 +41,7 @@ static void hash_sort(uint64_t *a, size_t n)
 	size_t nb;
 
 	if (n < TOK_SORT_DISTRIBUTE || n > UINT32_MAX) {
-		u64_sort(a, n);
+		sort_u64(a, n);
 		return;
 	}
 	while (bits < TOK_SORT_BITS_MAX && ((size_t)4 << bits) < n)
@@ -118,17 +73,8 @@ static void hash_sort(uint64_t *a, size_t n)
 		}
 	for (size_t b = 0; b < nb; b++)
 		if (start[b + 1] - start[b] > TOK_SORT_SMALL)
-			u64_sort(a + start[b], start[b + 1] - start[b]);
-	for (size_t i = 1; i < n; i++) {
-		uint64_t v = a[i];
-		size_t k = i;
-
-		while (k > 0 && a[k - 1] > v) {
-			a[k] = a[k - 1];
-			k--;
-		}
-		a[k] = v;
-	}
+			sort_u64(a + start[b], start[b + 1] - start[b]);
+	sort_u64_insertion(a, n);
 }
 
 size_t tok_sink_finish(struct tok_sink *s)

@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/parse.h"
+#include "core/sort.h"
 #include "store/tenant.h"
 
 #include <errno.h>
@@ -237,13 +238,53 @@ static void test_tenant_map(void **state)
 	}
 }
 
+static int u64_order(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* sort_u64 against qsort: random arrays of every length up to 300 (both sides of the
+ * insertion-sort cut), few distinct values, sorted, reversed, all equal; and the insertion
+ * pass alone on an almost sorted array. */
+static void test_sort_u64(void **state)
+{
+	uint64_t a[300], b[300], x = 88172645463325252ULL;
+
+	(void)state;
+	for (size_t n = 0; n <= 300; n++)
+		for (int kind = 0; kind < 5; kind++) {
+			for (size_t i = 0; i < n; i++) {
+				x ^= x << 13;
+				x ^= x >> 7;
+				x ^= x << 17;
+				a[i] = kind == 0   ? x
+				       : kind == 1 ? x % 3
+				       : kind == 2 ? i
+				       : kind == 3 ? n - i
+				                   : 42;
+			}
+			memcpy(b, a, n * sizeof *a);
+			sort_u64(a, n);
+			qsort(b, n, sizeof *b, u64_order);
+			assert_memory_equal(a, b, n * sizeof *a);
+		}
+	for (size_t i = 0; i < 300; i++)
+		a[i] = b[i] = i ^ 3; /* each at most three places from its own */
+	sort_u64_insertion(a, 300);
+	qsort(b, 300, sizeof *b, u64_order);
+	assert_memory_equal(a, b, sizeof a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_u64),    cmocka_unit_test(test_parse_size_duration),
 		cmocka_unit_test(test_parse_hostport), cmocka_unit_test(test_buf_limit),
 		cmocka_unit_test(test_config_overrides), cmocka_unit_test(test_log_escape),
-		cmocka_unit_test(test_arena_cap),    cmocka_unit_test(test_tenant_map),
+		cmocka_unit_test(test_arena_cap),    cmocka_unit_test(test_sort_u64),
+		cmocka_unit_test(test_tenant_map),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
