@@ -102,6 +102,22 @@ static void test_sig_stable(void **state)
 	assert_true(fuzzy_sig_id(&a) == 0xc6da3cbb01236d4aULL);
 }
 
+/* A store in a fresh temporary directory: dir "/tmp/test_fuzzy.XXXXXX" is filled in, path
+ * (128 bytes) names fuzzy.lmdb in it. */
+static void store_make(char *dir, char *path)
+{
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, 128, "%s/fuzzy.lmdb", dir);
+}
+
+static void store_remove(const char *dir)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 /*
  * The min-hash is an estimator: on two texts whose shingle sets have Jaccard similarity J, the
  * equal slots are Binomial(32, J) when each slot's minimum is uniform over the union and the
@@ -228,8 +244,7 @@ static void test_db(void **state)
 	uint64_t att = fuzzy_attach_id("MZ\x90\x00", 4);
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof path, "%s/fuzzy.lmdb", dir);
+	store_make(dir, path);
 	db = fuzzy_db_open(path, 0);
 	assert_non_null(db);
 	fuzzy_sig_make(campaign, strlen(campaign), &a);
@@ -265,8 +280,7 @@ static void test_db(void **state)
 	assert_int_equal(e.n, 3);
 	assert_int_equal(e.count, 3);
 	fuzzy_db_close(db);
-	snprintf(path, sizeof path, "rm -rf %s", dir);
-	assert_int_equal(system(path), 0);
+	store_remove(dir);
 }
 
 /*
@@ -284,8 +298,7 @@ static void test_db_deferred(void **state)
 	uint64_t t = 1700000000, id;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof path, "%s/fuzzy.lmdb", dir);
+	store_make(dir, path);
 	scan = fuzzy_db_open(path, FUZZY_DB_DEFER);
 	learn = fuzzy_db_open(path, FUZZY_DB_SYNC);
 	assert_non_null(scan);
@@ -327,8 +340,7 @@ static void test_db_deferred(void **state)
 	assert_int_equal(fuzzy_campaign_get(learn, m.c.id, &rec), 0);
 	assert_int_equal(rec.count, FUZZY_PENDING_MAX + 1);
 	fuzzy_db_close(learn);
-	snprintf(path, sizeof path, "rm -rf %s", dir);
-	assert_int_equal(system(path), 0);
+	store_remove(dir);
 }
 
 /*
@@ -345,8 +357,7 @@ static void test_db_deferred_joins_learned(void **state)
 	struct each_ctx e = {0, 0};
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof path, "%s/fuzzy.lmdb", dir);
+	store_make(dir, path);
 	scan = fuzzy_db_open(path, FUZZY_DB_DEFER);
 	learn = fuzzy_db_open(path, FUZZY_DB_SYNC);
 	assert_non_null(scan);
@@ -368,8 +379,7 @@ static void test_db_deferred_joins_learned(void **state)
 	assert_int_equal(m.c.count, 2);
 	fuzzy_db_close(scan);
 	fuzzy_db_close(learn);
-	snprintf(path, sizeof path, "rm -rf %s", dir);
-	assert_int_equal(system(path), 0);
+	store_remove(dir);
 }
 
 /* A fingerprint of made-up min-hashes: slot i holds base + i (each value in its own bin). */
@@ -393,8 +403,7 @@ static void test_db_match_at_the_bar(void **state)
 	struct fuzzy_db *db;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof path, "%s/fuzzy.lmdb", dir);
+	store_make(dir, path);
 	db = fuzzy_db_open(path, 0);
 	assert_non_null(db);
 	sig_fill(&a, 1000);
@@ -415,8 +424,7 @@ static void test_db_match_at_the_bar(void **state)
 	assert_int_equal(fuzzy_db_text(db, &b, "", 1700000000, 0, &m), 0);
 	assert_false(m.found);
 	fuzzy_db_close(db);
-	snprintf(path, sizeof path, "rm -rf %s", dir);
-	assert_int_equal(system(path), 0);
+	store_remove(dir);
 }
 
 /*
@@ -433,8 +441,7 @@ static void test_db_deferred_batch_joins(void **state)
 	struct each_ctx e = {0, 0};
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof path, "%s/fuzzy.lmdb", dir);
+	store_make(dir, path);
 	scan = fuzzy_db_open(path, FUZZY_DB_DEFER);
 	assert_non_null(scan);
 	fuzzy_sig_make(campaign, strlen(campaign), &a);
@@ -459,8 +466,7 @@ static void test_db_deferred_batch_joins(void **state)
 	assert_int_equal(m.similarity, FUZZY_NHASH);
 	fuzzy_db_close(scan);
 	fuzzy_db_close(learn);
-	snprintf(path, sizeof path, "rm -rf %s", dir);
-	assert_int_equal(system(path), 0);
+	store_remove(dir);
 }
 
 /*
@@ -484,8 +490,7 @@ static void test_db_index_order(void **state)
 	int r;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof path, "%s/fuzzy.lmdb", dir);
+	store_make(dir, path);
 	db = fuzzy_db_open(path, 0);
 	assert_non_null(db);
 	/* keys that differ in every byte position, the slot's and the min-hash's top and bottom */
@@ -530,8 +535,7 @@ static void test_db_index_order(void **state)
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
 	mdb_env_close(env);
-	snprintf(path, sizeof path, "rm -rf %s", dir);
-	assert_int_equal(system(path), 0);
+	store_remove(dir);
 }
 
 int main(void)
