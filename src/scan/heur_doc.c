@@ -115,9 +115,10 @@ int heur_html_smuggling(const char *p, size_t len, char *what, size_t whatsz)
 			return 1;
 		}
 	}
-	/* 2. A long base64 literal in a page that makes files from strings. */
+	/* 2. A long base64 literal in a page that makes files from strings ("Blob" also finds
+	 * msSaveOrOpenBlob). */
 	scripted = memmem(p, len, "Blob", 4) || memmem(p, len, "atob", 4) ||
-		   memmem(p, len, "msSaveOrOpenBlob", 16) || memmem(p, len, "download", 8);
+		   memmem(p, len, "download", 8);
 	if (!scripted)
 		return 0;
 	for (s = p; s < end; s++) {

@@ -219,6 +219,19 @@ static void test_ole_and_html(void **state)
 	assert_int_equal(heur_html_smuggling(html, (size_t)n, what, sizeof what), 1);
 	assert_non_null(strstr(what, "script blob carrying zip"));
 
+	/* Each of the words that make a page a file maker, alone: msSaveOrOpenBlob (found
+	 * through "Blob"), atob, download; with none of them a long literal is left alone. */
+	static const char *const makers[] = {"navigator.msSaveOrOpenBlob(x, n);", "atob(b);",
+					     "a.download = n;", "x = 1;"};
+	for (size_t k = 0; k < sizeof makers / sizeof makers[0]; k++) {
+		n = snprintf(html, sizeof html, "<html><script>var b = \"");
+		for (int i = 0; i < 100; i++)
+			n += snprintf(html + n, sizeof html - (size_t)n, "UEsDBBQAAAAI");
+		n += snprintf(html + n, sizeof html - (size_t)n, "\"; %s</script></html>", makers[k]);
+		assert_int_equal(heur_html_smuggling(html, (size_t)n, what, sizeof what),
+				 k + 1 < sizeof makers / sizeof makers[0]);
+	}
+
 	/* A page with an inline PNG is not smuggling. */
 	n = snprintf(html, sizeof html, "<html><img src=\"data:image/png;base64,"
 		     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==\"></html>");
