@@ -115,10 +115,11 @@ int scan_home_path(const struct config *cfg, const char *rel, char *out, size_t 
 /* The worker's scratch directory (for temporary files), or NULL outside a worker. */
 const char *scan_scratch_dir(void);
 /*
- * Outside a worker (`mxtower scan`): a private scratch directory /dev/shm/mxtower-scan.XXXXXX
- * (mode 0700) when /dev/shm is a writable tmpfs and the operator set no TMPDIR, so that
- * libclamav's directory per scan call costs what it costs in a worker. Call before
- * scan_pipeline_init(). 0 when made, -errno when not (then libclamav's default applies).
+ * Outside a worker (`mxtower scan`): a private scratch directory
+ * /dev/shm/mxtower-scan.PID.XXXXXX (mode 0700) when /dev/shm is a writable tmpfs and the
+ * operator set no TMPDIR, so that libclamav's directory per scan call costs what it costs in a
+ * worker. Such directories of ours whose PID is gone (a killed scan) are removed first. Call
+ * before scan_pipeline_init(). 0 when made, -errno when not (then libclamav's default applies).
  */
 int scan_scratch_private(void);
 /* Remove what scan_scratch_private() made, with anything left inside it. */

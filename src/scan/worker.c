@@ -127,10 +127,53 @@ static void worker_scratch_clean(int dfd, int depth)
 }
 
 static int worker_scratch_private;
+/* A private scratch directory's name: the pid that made it, then mkdtemp's six characters. */
+#define SCRATCH_PRIVATE_PREFIX "mxtower-scan."
+
+/*
+ * Remove the private scratch directories of `mxtower scan` runs that were killed (SIGKILL
+ * leaves them, with whatever libclamav had written): ours (same owner, a real directory, not a
+ * link) whose pid is no longer alive. A directory of a live pid, or of a pid now reused by
+ * another process, stays.
+ */
+static void scratch_private_reap(void)
+{
+	DIR *d = opendir(WORKER_SHM);
+	struct dirent *de;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		size_t plen = strlen(SCRATCH_PRIVATE_PREFIX);
+		const char *p = de->d_name + plen;
+		char *dot;
+		struct stat st;
+		long pid;
+		int fd;
+
+		if (strncmp(de->d_name, SCRATCH_PRIVATE_PREFIX, plen) != 0)
+			continue;
+		pid = strtol(p, &dot, 10);
+		if (dot == p || *dot != '.' || pid <= 0 || pid > INT_MAX ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) == 0 && st.st_uid == geteuid()) {
+			worker_scratch_clean(fd, 0);
+			if (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) == 0)
+				log_info("scan: removed %s/%s, left by a killed scan", WORKER_SHM,
+				         de->d_name);
+		}
+		close(fd);
+	}
+	closedir(d);
+}
 
 int scan_scratch_private(void)
 {
-	char tmpl[] = WORKER_SHM "/mxtower-scan.XXXXXX";
+	char tmpl[sizeof WORKER_SHM "/" SCRATCH_PRIVATE_PREFIX + 24];
 	struct statfs sf;
 
 	if (getenv("TMPDIR") != NULL || worker_scratch[0] != '\0')
@@ -138,6 +181,9 @@ int scan_scratch_private(void)
 	if (statfs(WORKER_SHM, &sf) < 0 || sf.f_type != TMPFS_MAGIC ||
 	    access(WORKER_SHM, W_OK | X_OK) < 0)
 		return -ENOTSUP;
+	scratch_private_reap();
+	snprintf(tmpl, sizeof tmpl, WORKER_SHM "/" SCRATCH_PRIVATE_PREFIX "%ld.XXXXXX",
+	         (long)getpid());
 	if (mkdtemp(tmpl) == NULL)
 		return -errno;
 	snprintf(worker_scratch, sizeof worker_scratch, "%s", tmpl);

@@ -334,7 +334,7 @@ class ScanCommand(unittest.TestCase):
             p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertEqual(json.loads(p.stdout)["verdict"], "malware")
-            m = re.search(r"scan: scratch (/dev/shm/mxtower-scan\.\w{6})", p.stderr)
+            m = re.search(r"scan: scratch (/dev/shm/mxtower-scan\.\d+\.\w{6})", p.stderr)
             self.assertIsNotNone(m, p.stderr[-2000:])
             self.assertFalse(os.path.exists(m.group(1)))
             own = os.path.join(tmp, "own-tmp")
@@ -344,6 +344,37 @@ class ScanCommand(unittest.TestCase):
             self.assertEqual(json.loads(p.stdout)["verdict"], "malware", p.stderr)
             self.assertNotIn("scan: scratch", p.stderr)
         finally:
+            node.cleanup()
+
+    def test_killed_scan_leftovers(self):
+        """A scan killed with SIGKILL leaves its scratch directory (here, one with a file as
+        libclamav leaves them); the next `mxtower scan` removes it. The directory of a scan
+        still running (a live pid) stays."""
+        if not os.access("/dev/shm", os.W_OK):
+            self.fail("/dev/shm is not writable here; this test needs it")
+        node = Node()
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        gone = tempfile.mkdtemp(prefix="mxtower-scan.%d." % dead.pid, dir="/dev/shm")
+        live = tempfile.mkdtemp(prefix="mxtower-scan.%d." % os.getpid(), dir="/dev/shm")
+        try:
+            os.makedirs(os.path.join(gone, "20261129_000000-scantemp.x"))
+            with open(os.path.join(gone, "20261129_000000-scantemp.x", "notags.html"), "w") as f:
+                f.write("x")
+            path = os.path.join(node.tmp, "m.eml")
+            with open(path, "wb") as f:
+                f.write(make_message(body="hello\r\n"))
+            env = dict(os.environ)
+            env.pop("TMPDIR", None)
+            p = subprocess.run([node.binary, "scan", "--json", path, "-c", node.ini,
+                                "--home", node.home], env=env, capture_output=True, text=True,
+                               timeout=120)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertFalse(os.path.exists(gone), os.listdir("/dev/shm"))
+            self.assertTrue(os.path.isdir(live))
+        finally:
+            for d in (gone, live):
+                subprocess.run(["rm", "-rf", d])
             node.cleanup()
 
 
