@@ -330,21 +330,38 @@ class Node:
             s.ehlo(ehlo)
             return s.sendmail(sender, rcpts, msg)
 
-    def refusal(self, sender, rcpts, msg, timeout=60):
-        """One SMTP transaction; None when the message was accepted, else the (code, text) of
-        the refusal at end of DATA."""
+    def transaction(self, sender, rcpts, msg, timeout=60):
+        """One SMTP transaction; the (code, text) of the end-of-DATA reply, accepted (250 and
+        the queue id) or refused. A refused sender, or every recipient refused, raises as
+        smtplib's sendmail does."""
         s = self.smtp(timeout=timeout)
         try:
             s.ehlo("client.test")
-            s.sendmail(sender, rcpts, msg)
-            return None
+            code, resp = s.mail(sender)
+            if code != 250:
+                raise smtplib.SMTPSenderRefused(code, resp, sender)
+            refused = {}
+            for r in rcpts:
+                code, resp = s.rcpt(r)
+                if code not in (250, 251):
+                    refused[r] = (code, resp)
+            if len(refused) == len(rcpts):
+                raise smtplib.SMTPRecipientsRefused(refused)
+            code, text = s.data(msg)
+            return code, text.decode("utf-8", "replace")
         except smtplib.SMTPDataError as e:
             return e.smtp_code, e.smtp_error.decode("utf-8", "replace")
         finally:
             try:
                 s.quit()
             except smtplib.SMTPException:
-                pass
+                s.close()
+
+    def refusal(self, sender, rcpts, msg, timeout=60):
+        """One SMTP transaction; None when the message was accepted, else the (code, text) of
+        the refusal at end of DATA."""
+        code, text = self.transaction(sender, rcpts, msg, timeout=timeout)
+        return None if code == 250 else (code, text)
 
     def token(self):
         return self.mx("token", check=True).stdout.strip()

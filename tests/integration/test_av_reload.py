@@ -16,20 +16,7 @@ from test_av import attachment_message, eicar, eicar_sig, start_ready
 
 def send(node, msg):
     """One transaction; returns (code, text) of the DATA reply (or of the refusal)."""
-    s = node.smtp(timeout=120)
-    try:
-        s.ehlo("client.test")
-        s.mail("alice@sender.test")
-        s.rcpt("bob@example.test")
-        code, text = s.data(msg)
-        return code, text.decode("utf-8", "replace")
-    except smtplib.SMTPResponseException as e:
-        return e.smtp_code, e.smtp_error.decode("utf-8", "replace")
-    finally:
-        try:
-            s.quit()
-        except smtplib.SMTPException:
-            s.close()
+    return node.transaction("alice@sender.test", ["bob@example.test"], msg, timeout=120)
 
 
 class Load:
