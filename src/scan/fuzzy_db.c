@@ -237,11 +237,30 @@ static int mh_best(MDB_txn *txn, struct fuzzy_db *db, const struct fuzzy_sig *si
 		left--;
 		mh_key(key, i, sig->mh[i]);
 		r = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
-		while (r == 0 && got < FUZZY_MAX_CANDIDATES) {
-			if (v.mv_size == sizeof(uint64_t))
+		if (r == 0 && v.mv_size == sizeof(uint64_t)) {
+			MDB_val blk = {0, NULL};
+
+			/* The ids of a key in blocks (a page of them at a time: the index is
+			 * MDB_DUPFIXED) instead of one MDB_NEXT_DUP call per id; the same ids in
+			 * the same order. A key with a single id has no block. */
+			r = mdb_cursor_get(cur, &k, &blk, MDB_GET_MULTIPLE);
+			if (r != 0 || blk.mv_data == NULL) {
 				memcpy(&ids[n++], v.mv_data, sizeof(uint64_t));
-			got++;
-			r = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP);
+				got = 1;
+			}
+			while (r == 0 && blk.mv_data && got < FUZZY_MAX_CANDIDATES) {
+				size_t take = blk.mv_size / sizeof(uint64_t);
+
+				if (take > FUZZY_MAX_CANDIDATES - got)
+					take = FUZZY_MAX_CANDIDATES - got;
+				memcpy(&ids[n], blk.mv_data, take * sizeof(uint64_t));
+				n += take;
+				got += (unsigned)take;
+				if (got >= FUZZY_MAX_CANDIDATES)
+					break;
+				blk.mv_data = NULL;
+				r = mdb_cursor_get(cur, &k, &blk, MDB_NEXT_MULTIPLE);
+			}
 		}
 		hit += n > n0;
 	}

@@ -391,6 +391,54 @@ static void sig_fill(struct fuzzy_sig *s, uint64_t base)
 }
 
 /*
+ * A key with many campaign ids (read in blocks of a page, MDB_GET_MULTIPLE): only its first
+ * FUZZY_MAX_CANDIDATES ids in the index's order count. 600 campaigns share 15 slots (under the
+ * bar, so each is a campaign of its own) and have 17 of their own: looked up, each is found
+ * with 32 equal slots when its id is among the first 64 under the shared keys, else with 17.
+ */
+#define MANY_IDS 600
+static void test_db_many_ids_under_a_key(void **state)
+{
+	char dir[64] = "/tmp/test_fuzzy.XXXXXX", path[128];
+	static uint64_t ids[MANY_IDS], order[MANY_IDS];
+	struct fuzzy_sig s;
+	struct fuzzy_match m;
+	struct fuzzy_db *db;
+	unsigned full = 0;
+
+	(void)state;
+	store_make(dir, path);
+	db = fuzzy_db_open(path, 0);
+	assert_non_null(db);
+	for (unsigned k = 0; k < MANY_IDS; k++) {
+		sig_fill(&s, 100000 * (uint64_t)(k + 1));
+		for (unsigned i = 0; i < 15; i++)
+			s.mh[i] = ((uint64_t)i << 59) | (7000 + i);
+		ids[k] = fuzzy_sig_id(&s);
+		/* the index orders ids by their stored bytes: the byte-swapped value */
+		order[k] = __builtin_bswap64(ids[k]);
+		assert_int_equal(fuzzy_db_learn_text(db, &s, 1, +1), 0);
+	}
+	for (unsigned k = 0; k < MANY_IDS; k++) {
+		unsigned rank = 0;
+
+		for (unsigned j = 0; j < MANY_IDS; j++)
+			rank += order[j] < order[k];
+		sig_fill(&s, 100000 * (uint64_t)(k + 1));
+		for (unsigned i = 0; i < 15; i++)
+			s.mh[i] = ((uint64_t)i << 59) | (7000 + i);
+		assert_int_equal(fuzzy_db_text(db, &s, "", 1700000000, 0, &m), 0);
+		assert_true(m.found);
+		assert_true(m.c.id == ids[k]);
+		assert_int_equal(m.similarity, rank < FUZZY_MAX_CANDIDATES ? FUZZY_NHASH : 17);
+		full += m.similarity == FUZZY_NHASH;
+	}
+	assert_int_equal(full, FUZZY_MAX_CANDIDATES);
+	fuzzy_db_close(db);
+	store_remove(dir);
+}
+
+/*
  * The lookup stops reading the index once no campaign can reach FUZZY_MATCH_MIN equal slots.
  * A variant whose equal slots are all at the end (the last FUZZY_MATCH_MIN of them) is still
  * found, with its exact count; one equal slot fewer is not a match.
@@ -547,6 +595,7 @@ int main(void)
 		cmocka_unit_test(test_db_deferred),
 		cmocka_unit_test(test_db_deferred_joins_learned),
 		cmocka_unit_test(test_db_match_at_the_bar),
+		cmocka_unit_test(test_db_many_ids_under_a_key),
 		cmocka_unit_test(test_db_deferred_batch_joins),
 		cmocka_unit_test(test_db_index_order),
 	};
