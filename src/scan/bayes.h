@@ -71,6 +71,8 @@ enum bayes_class { BAYES_CLASS_NONE = -1, BAYES_CLASS_HAM = 0, BAYES_CLASS_SPAM 
 double bayes_token_prob(uint32_t spam, uint32_t ham, uint64_t nspam, uint64_t nham);
 /* P(chi2 >= x2) for v degrees of freedom (v even), computed in log space (no underflow). */
 double bayes_chi2q(double x2, unsigned v);
+/* ln i, from a table for the small i of the chi-squared sums (the same values as log()). */
+double bayes_log_int(unsigned i);
 /*
  * Fisher-Robinson combination of n token probabilities (already filtered): returns the spam
  * indicator I in [0, 1], 0.5 when n == 0 (no evidence either way).
