@@ -141,17 +141,27 @@ static int classify_held_out(struct scan_task *t, const struct tok_sink *h,
 static int bayes_scan(struct scan_task *t)
 {
 	struct tok_sink h, b;
+	struct tok_words *w;
 	struct bayes_verdict v;
+	size_t text = t->mime && t->mime->root ? t->mime->text_len : t->len;
 	int r;
 
 	h.h = arena_alloc(t->arena, TOK_MAX_FEATURES * sizeof *h.h);
 	b.h = arena_alloc(t->arena, TOK_MAX_FEATURES * sizeof *b.h);
-	if (h.h == NULL || b.h == NULL)
+	/* the text's word hashes, kept for fuzzy (the task's words): at most a third of its bytes */
+	if (text > TOK_TEXT_MAX)
+		text = TOK_TEXT_MAX;
+	w = arena_alloc(t->arena, sizeof *w);
+	if (w)
+		w->h = arena_alloc(t->arena, (text / 3 + 1) * sizeof *w->h);
+	if (h.h == NULL || b.h == NULL || w == NULL || w->h == NULL)
 		return -ENOMEM;
 	h.n = b.n = 0;
 	h.max = b.max = TOK_MAX_FEATURES;
+	w->max = text / 3 + 1;
 	/* not finished: classify sorts only the few tokens that can be clues */
-	tokenize_message(&h, &b, t->mime, t->msg, t->len);
+	tokenize_message_words(&h, &b, w, t->mime, t->msg, t->len);
+	t->words = w;
 	if (bayes_hold_out)
 		r = classify_held_out(t, &h, &b, &v);
 	else

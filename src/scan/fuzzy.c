@@ -94,7 +94,8 @@ static int fuzzy_scan(struct scan_task *t)
 	uint64_t att[FUZZY_MAX_ATTACH], now = (uint64_t)time(NULL);
 	size_t natt = 0;
 	const char *ip = t->env ? t->env->client_ip : "";
-	int r, text = fuzzy_message_sigs(t->mime, t->msg, t->len, &sig, att, &natt) == 0;
+	int r, text = fuzzy_message_sigs_words(t->mime, t->msg, t->len, t->words, &sig,
+						      att, &natt) == 0;
 
 	if (text) {
 		if ((r = fuzzy_db_text(fuzzy_scan_db, &sig, ip, now, 1, &m)) < 0)

@@ -53,6 +53,8 @@ struct fuzzy_sig {
 
 /* Min-hash fingerprint of text. 0, or -ENODATA when under FUZZY_MIN_WORDS words. */
 int fuzzy_sig_make(const char *text, size_t len, struct fuzzy_sig *out);
+/* The same from the text's word hashes (tokenize_word_hashes' values, in order). */
+int fuzzy_sig_from_words(const uint64_t *h, size_t n, struct fuzzy_sig *out);
 /* Number of equal min-hashes, 0..FUZZY_NHASH. */
 unsigned fuzzy_sig_similarity(const struct fuzzy_sig *a, const struct fuzzy_sig *b);
 /* The fixed odd seed of min-hash slot i (0 past FUZZY_NHASH); stored fingerprints depend on it. */
@@ -150,6 +152,12 @@ const char *fuzzy_ip_str(const struct fuzzy_ip *ip, char *out, size_t outsz);
  * fingerprint (att may still be filled). */
 int fuzzy_message_sigs(const struct mime_msg *m, const char *raw, size_t len,
 		       struct fuzzy_sig *sig, uint64_t *att, size_t *natt);
+/* The same, the text's fingerprint made from words when they are complete (the word hashes
+ * tokenize_message_words kept for this message; NULL: split the text here). */
+struct tok_words;
+int fuzzy_message_sigs_words(const struct mime_msg *m, const char *raw, size_t len,
+			     const struct tok_words *words, struct fuzzy_sig *sig, uint64_t *att,
+			     size_t *natt);
 
 extern const struct scanner_ops fuzzy_scanner;
 

@@ -128,18 +128,38 @@ static void sig_densify(struct fuzzy_sig *s)
 	}
 }
 
+static void sig_start(struct shingle_state *st, struct fuzzy_sig *out)
+{
+	memset(st, 0, sizeof *st);
+	for (unsigned i = 0; i < FUZZY_NHASH; i++)
+		out->mh[i] = UINT64_MAX;
+	st->sig = out;
+}
+
+static int sig_end(struct shingle_state *st, struct fuzzy_sig *out)
+{
+	out->nwords = st->n;
+	sig_densify(out);
+	return st->n < FUZZY_MIN_WORDS ? -ENODATA : 0;
+}
+
 int fuzzy_sig_make(const char *text, size_t len, struct fuzzy_sig *out)
 {
 	struct shingle_state st;
 
-	memset(&st, 0, sizeof st);
-	for (unsigned i = 0; i < FUZZY_NHASH; i++)
-		out->mh[i] = UINT64_MAX;
-	st.sig = out;
+	sig_start(&st, out);
 	tokenize_word_hashes(text, len, shingle_word, &st);
-	out->nwords = st.n;
-	sig_densify(out);
-	return st.n < FUZZY_MIN_WORDS ? -ENODATA : 0;
+	return sig_end(&st, out);
+}
+
+int fuzzy_sig_from_words(const uint64_t *h, size_t n, struct fuzzy_sig *out)
+{
+	struct shingle_state st;
+
+	sig_start(&st, out);
+	for (size_t i = 0; i < n; i++)
+		shingle_word(&st, h[i]);
+	return sig_end(&st, out);
 }
 
 unsigned fuzzy_sig_similarity(const struct fuzzy_sig *a, const struct fuzzy_sig *b)
@@ -272,18 +292,28 @@ static void attach_walk(const struct mime_part *p, uint64_t *att, size_t *natt, 
 	}
 }
 
-int fuzzy_message_sigs(const struct mime_msg *m, const char *raw, size_t len,
-		       struct fuzzy_sig *sig, uint64_t *att, size_t *natt)
+int fuzzy_message_sigs_words(const struct mime_msg *m, const char *raw, size_t len,
+			     const struct tok_words *words, struct fuzzy_sig *sig, uint64_t *att,
+			     size_t *natt)
 {
 	/* Bounds the walk of a tree the parser already capped. */
 	unsigned budget = 1024;
 
 	*natt = 0;
-	if (m && m->root) {
+	if (m && m->root)
 		attach_walk(m->root, att, natt, &budget);
+	/* the tokenizer's words are of the same text (tokenize_message_words) */
+	if (words && words->complete)
+		return fuzzy_sig_from_words(words->h, words->n, sig);
+	if (m && m->root)
 		return fuzzy_sig_make(m->text ? m->text : "", m->text ? m->text_len : 0, sig);
-	}
 	size_t body = tok_body_offset(raw, len);
 
 	return fuzzy_sig_make(raw + body, len - body, sig);
+}
+
+int fuzzy_message_sigs(const struct mime_msg *m, const char *raw, size_t len,
+		       struct fuzzy_sig *sig, uint64_t *att, size_t *natt)
+{
+	return fuzzy_message_sigs_words(m, raw, len, NULL, sig, att, natt);
 }

@@ -51,6 +51,8 @@ struct scan_envelope {
 	char queue_id[32];  /* for the worker's log lines; "" when unknown */
 };
 
+struct tok_words;
+
 struct scan_task {
 	const char *msg;    /* whole message, e.g. mmap of the spool body */
 	size_t len;
@@ -59,6 +61,9 @@ struct scan_task {
 	const struct scan_envelope *env;
 	const struct tenant *tenant; /* NULL when unknown: defaults apply */
 	struct scan_result *res;
+	/* The body text's word hashes once the bayes scanner split it (scan/tokenize.h), for
+	 * fuzzy's shingles; NULL until then. In the arena. */
+	const struct tok_words *words;
 };
 
 struct scanner_ops {

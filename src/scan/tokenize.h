@@ -83,6 +83,21 @@ void tokenize_mime(struct tok_sink *hdr, struct tok_sink *body, const struct mim
  */
 void tokenize_message(struct tok_sink *hdr, struct tok_sink *body, const struct mime_msg *m,
 		      const char *raw, size_t len);
+/*
+ * The body text's plain word hashes (tokenize_word_hashes' values, in order), kept while
+ * tokenize_message_words splits the text for Bayes, so that fuzzy's shingles need not split
+ * it again. The caller gives h and max; n is set. complete is 1 when every word of the text
+ * is in h (0 when the sink or h filled up first: the reader then makes them itself). At most
+ * (TOK_TEXT_MAX + 1) / 3 words fit a text (two bytes and a separator each).
+ */
+struct tok_words {
+	uint64_t *h;
+	size_t n, max;
+	int complete;
+};
+/* tokenize_message, keeping the body text's word hashes in words (see above). */
+void tokenize_message_words(struct tok_sink *hdr, struct tok_sink *body, struct tok_words *words,
+			    const struct mime_msg *m, const char *raw, size_t len);
 /* Offset of the body in a raw message (after the blank line), len when there is none. */
 size_t tok_body_offset(const char *raw, size_t len);
 

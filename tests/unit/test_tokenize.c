@@ -4,6 +4,8 @@
  */
 #include "scan/tokenize.h"
 
+#include "core/arena.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -253,6 +255,67 @@ static void test_word_hashes(void **state)
 	assert_true(h[0] == tok_hash("dear", 4, 0));
 }
 
+/*
+ * tokenize_message_words keeps the body text's word hashes (fuzzy's shingles read them): the
+ * same as tokenize_word_hashes over the text, the features the same as tokenize_message's;
+ * complete is 0 when the sink or the words' array filled up before the text ended.
+ */
+static void message_words_check(const struct mime_msg *m, const char *raw, size_t len,
+				const char *text, size_t tlen)
+{
+	static uint64_t h1[TOK_MAX_FEATURES], b1[TOK_MAX_FEATURES], h2[TOK_MAX_FEATURES],
+		b2[TOK_MAX_FEATURES], wh[256], ref[256];
+	struct tok_sink H1 = {h1, 0, TOK_MAX_FEATURES}, B1 = {b1, 0, TOK_MAX_FEATURES};
+	struct tok_sink H2 = {h2, 0, TOK_MAX_FEATURES}, B2 = {b2, 0, TOK_MAX_FEATURES};
+	struct tok_sink r = {ref, 0, 256};
+	struct tok_words w = {wh, 0, 256, 0};
+
+	tokenize_message(&H1, &B1, m, raw, len);
+	tokenize_message_words(&H2, &B2, &w, m, raw, len);
+	assert_int_equal(H1.n, H2.n);
+	assert_int_equal(B1.n, B2.n);
+	assert_memory_equal(h1, h2, H1.n * sizeof *h1);
+	assert_memory_equal(b1, b2, B1.n * sizeof *b1);
+	tokenize_word_hashes(text, tlen, collect_hash, &r);
+	assert_true(w.complete);
+	assert_true(r.n > 5);
+	assert_int_equal(w.n, r.n);
+	assert_memory_equal(wh, ref, r.n * sizeof *ref);
+	/* a words' array too small, a sink that fills up: not complete */
+	w.max = 3;
+	B2.n = H2.n = 0;
+	tokenize_message_words(&H2, &B2, &w, m, raw, len);
+	assert_false(w.complete);
+	assert_int_equal(w.n, 3);
+	w.max = 256;
+	B2.n = H2.n = 0;
+	B2.max = B1.n / 2;
+	tokenize_message_words(&H2, &B2, &w, m, raw, len);
+	assert_false(w.complete);
+}
+
+static void test_message_words(void **state)
+{
+	static const char msg[] =
+		"From: Ann <ann@example.com>\r\nSubject: Cheap meds today\r\n"
+		"Content-Type: text/plain\r\n\r\n"
+		"Dear FRIEND, a 3.5% fee: e-mail me at once; AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA "
+		"is no word, click http://example.com/win now!!! -- end of it\r\n";
+	struct arena *a = arena_new(1u << 20);
+	struct mime_msg *m;
+	size_t body = tok_body_offset(msg, sizeof msg - 1);
+
+	(void)state;
+	assert_non_null(a);
+	m = mime_parse(a, msg, sizeof msg - 1, &mime_limits_default);
+	assert_non_null(m);
+	assert_non_null(m->text);
+	message_words_check(m, msg, sizeof msg - 1, m->text, m->text_len);
+	/* the raw fallback: the undecoded body */
+	message_words_check(NULL, msg, sizeof msg - 1, msg + body, sizeof msg - 1 - body);
+	arena_free(a);
+}
+
 static void test_headers(void **state)
 {
 	uint64_t h[64];
@@ -349,6 +412,7 @@ int main(void)
 		cmocka_unit_test(test_punct_runs),    cmocka_unit_test(test_sink_dedup_and_cap),
 		cmocka_unit_test(test_sink_sort),       cmocka_unit_test(test_sink_sort_collide),
 		cmocka_unit_test(test_feature_order),   cmocka_unit_test(test_word_hashes),
+		cmocka_unit_test(test_message_words),
 		cmocka_unit_test(test_headers),         cmocka_unit_test(test_received_ips),
 		cmocka_unit_test(test_urls),
 		cmocka_unit_test(test_registrable),     cmocka_unit_test(test_hash_known),
