@@ -318,7 +318,7 @@ static void punct_runs(struct tok_sink *s, uint64_t state, const char *text, siz
  * With out, each word's plain hash (tokenize_word_hashes') is kept too, a fourth FNV chain in
  * the same loop over the word's bytes: fuzzy's shingles then need no second pass over the
  * text (it cost 47 K instructions a corpus message). out->complete tells whether every word
- * of the text was kept (the sink or out may fill up first).
+ * of the text was kept (out may fill up first; a full sink does not stop the words).
  */
 static inline __attribute__((always_inline)) void
 text_words_impl(struct tok_sink *s, int subject, const char *p, size_t len, struct tok_words *out)
@@ -330,10 +330,10 @@ text_words_impl(struct tok_sink *s, int subject, const char *p, size_t len, stru
 	unsigned seen = 0;
 	struct word_scan ws;
 	struct tok_word w;
-	int more = 1;
 
 	word_scan_init(&ws, p, len);
-	while (s->n < s->max && (more = word_next(&ws, &w))) {
+	/* with out, on to the end of the text once the sink is full (its adds are dropped) */
+	while ((out || s->n < s->max) && word_next(&ws, &w)) {
 		uint64_t hw = sw, hk = sk, hp = k1, hf = FNV_OFFSET;
 
 		/* words are at most TOK_WORD_MAX bytes: no feature reaches TOK_FEATURE_MAX */
@@ -359,8 +359,7 @@ text_words_impl(struct tok_sink *s, int subject, const char *p, size_t len, stru
 		k0 = (hk ^ ' ') * FNV_PRIME;
 		seen++;
 	}
-	if (out && more)
-		out->complete = 0; /* the sink filled up before the text ended */
+
 	punct_runs(s, subject ? prefix_state("sp:", 3) : prefix_state("p:", 2), p, len);
 }
 

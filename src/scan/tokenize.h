@@ -87,8 +87,9 @@ void tokenize_message(struct tok_sink *hdr, struct tok_sink *body, const struct 
  * The body text's plain word hashes (tokenize_word_hashes' values, in order), kept while
  * tokenize_message_words splits the text for Bayes, so that fuzzy's shingles need not split
  * it again. The caller gives h and max; n is set. complete is 1 when every word of the text
- * is in h (0 when the sink or h filled up first: the reader then makes them itself). At most
- * (TOK_TEXT_MAX + 1) / 3 words fit a text (two bytes and a separator each).
+ * is in h (0 when h filled up first: the reader then makes them itself; a full feature sink
+ * does not stop them). At most (TOK_TEXT_MAX + 1) / 3 words fit a text (two bytes and a
+ * separator each).
  */
 struct tok_words {
 	uint64_t *h;

@@ -258,7 +258,8 @@ static void test_word_hashes(void **state)
 /*
  * tokenize_message_words keeps the body text's word hashes (fuzzy's shingles read them): the
  * same as tokenize_word_hashes over the text, the features the same as tokenize_message's;
- * complete is 0 when the sink or the words' array filled up before the text ended.
+ * complete is 0 when the words' array filled up before the text ended, and a full feature sink
+ * does not cut the words short.
  */
 static void message_words_check(const struct mime_msg *m, const char *raw, size_t len,
 				const char *text, size_t tlen)
@@ -291,7 +292,11 @@ static void message_words_check(const struct mime_msg *m, const char *raw, size_
 	B2.n = H2.n = 0;
 	B2.max = B1.n / 2;
 	tokenize_message_words(&H2, &B2, &w, m, raw, len);
-	assert_false(w.complete);
+	assert_int_equal(B2.n, B1.n / 2);
+	assert_memory_equal(b1, b2, B2.n * sizeof *b1);
+	assert_true(w.complete);
+	assert_int_equal(w.n, r.n);
+	assert_memory_equal(wh, ref, r.n * sizeof *ref);
 }
 
 static void test_message_words(void **state)
