@@ -148,17 +148,19 @@ static int bayes_scan(struct scan_task *t)
 
 	h.h = arena_alloc(t->arena, TOK_MAX_FEATURES * sizeof *h.h);
 	b.h = arena_alloc(t->arena, TOK_MAX_FEATURES * sizeof *b.h);
-	/* the text's word hashes, kept for fuzzy (the task's words): at most a third of its bytes */
-	if (text > TOK_TEXT_MAX)
-		text = TOK_TEXT_MAX;
-	w = arena_alloc(t->arena, sizeof *w);
-	if (w)
-		w->h = arena_alloc(t->arena, (text / 3 + 1) * sizeof *w->h);
-	if (h.h == NULL || b.h == NULL || w == NULL || w->h == NULL)
+	if (h.h == NULL || b.h == NULL)
 		return -ENOMEM;
 	h.n = b.n = 0;
 	h.max = b.max = TOK_MAX_FEATURES;
-	w->max = text / 3 + 1;
+	/* The text's word hashes, kept for fuzzy (the task's words): at most a third of its bytes.
+	 * Without room for them (an arena nearly full) fuzzy splits the text itself. */
+	if (text > TOK_TEXT_MAX)
+		text = TOK_TEXT_MAX;
+	w = arena_alloc(t->arena, sizeof *w);
+	if (w && (w->h = arena_alloc(t->arena, (text / 3 + 1) * sizeof *w->h)) == NULL)
+		w = NULL;
+	if (w)
+		w->max = text / 3 + 1;
 	/* not finished: classify sorts only the few tokens that can be clues */
 	tokenize_message_words(&h, &b, w, t->mime, t->msg, t->len);
 	t->words = w;
