@@ -9,7 +9,7 @@ import json
 import os
 import unittest
 
-from mxtest import Node, Sink, make_message
+from mxtest import Node, make_message, node_with_sink, stop_node_and_sink
 
 RATWARE = (
     "From: Best Offers <offers@bulk.test>\r\n"
@@ -105,16 +105,11 @@ class HeaderRulesSmtpTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.sink = Sink().start()
-        cls.node = Node()
-        cls.node.add_tenant("example", "example.test", cls.sink.route)
-        cls.node.start()
+        cls.sink, cls.node = node_with_sink(tenant="example", domain="example.test")
 
     @classmethod
     def tearDownClass(cls):
-        cls.node.stop()
-        cls.sink.stop()
-        cls.node.cleanup()
+        stop_node_and_sink(cls.node, cls.sink)
 
     def test_own_received_line_hits_nothing(self):
         self.node.send("maria@partner.test", ["bob@example.test"], PROGRAM)
