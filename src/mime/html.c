@@ -330,32 +330,35 @@ static enum html_tag tag_kind(const char *n, size_t nl)
 	return TAG_OTHER;
 }
 
-/* The end of a tag starting at s ('<'), skipping quoted attribute values; NULL if none. */
+/*
+ * The end of a tag starting at s ('<'), skipping quoted attribute values; NULL if none. Only
+ * quotes that open a value count (after '=' or a blank); a stray one in text would eat the
+ * page. Every step is a memchr: the first '>', the first quote before it, the quote that
+ * closes a value (often a long URL); a tag is never walked byte by byte.
+ */
 static const char *tag_end(const char *s, const char *e)
 {
-	const char *gt = memchr(s, '>', (size_t)(e - s));
-	char q = 0;
+	const char *p = s + 1;
 
-	/* Most tags hold no quote before their '>': then that is the end. */
-	if (gt && memchr(s, '"', (size_t)(gt - s)) == NULL &&
-	    memchr(s, '\'', (size_t)(gt - s)) == NULL)
-		return gt;
-	for (s++; s < e; s++) {
-		if (q) {
-			/* a quoted value (often a long URL) ends at its quote: one memchr */
-			if ((s = memchr(s, q, (size_t)(e - s))) == NULL)
+	for (;;) {
+		const char *gt = memchr(p, '>', (size_t)(e - p)), *dq, *sq, *q;
+
+		if (gt == NULL)
+			return NULL;
+		dq = memchr(p, '"', (size_t)(gt - p));
+		sq = memchr(p, '\'', (size_t)(dq ? dq - p : gt - p));
+		q = sq ? sq : dq;
+		if (q == NULL)
+			return gt; /* most tags hold no quote before their '>' */
+		p = q + 1;
+		if (q[-1] == '=' || q[-1] == ' ') {
+			const char *cq = memchr(p, *q, (size_t)(e - p));
+
+			if (cq == NULL)
 				return NULL;
-			q = 0;
-		} else if (*s == '"' || *s == '\'') {
-			/* Only quotes that open a value count; a stray one in text would eat the
-			 * page. */
-			if (s[-1] == '=' || s[-1] == ' ')
-				q = *s;
-		} else if (*s == '>') {
-			return s;
+			p = cq + 1;
 		}
 	}
-	return NULL;
 }
 
 static const char *find_ci(const char *s, const char *e, const char *needle)

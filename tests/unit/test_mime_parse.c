@@ -15,6 +15,7 @@
 
 #include "core/arena.h"
 #include "mime/mime.h"
+#include "mime/html.h"
 
 #define ARENA_CAP (16u * 1024 * 1024)
 
@@ -342,6 +343,52 @@ static void test_html_urls(void **state)
 	arena_free(a);
 }
 
+/* Where a tag ends: at its first '>' outside a quoted attribute value; a quote counts only
+ * when it opens a value (after '=' or a blank); a value left open ends the text. */
+static int tag_link(void *arg, const char *url, size_t ulen, const char *text, size_t tlen)
+{
+	struct buf *b = arg;
+
+	(void)text;
+	(void)tlen;
+	return buf_append(b, url, ulen) < 0 || buf_append(b, "|", 1) < 0 ? -1 : 0;
+}
+
+static void test_html_tag_ends(void **state)
+{
+	static const struct {
+		const char *html, *text, *links;
+	} cases[] = {
+	    {"a<b title=\"x>y\">c</b>d", "acd", ""},
+	    {"a<b x'y>c", "ac", ""},
+	    {"a<b x='1' y=\"2>3\">c", "ac", ""},
+	    {"a<b t=\"it's>\">c", "ac", ""},
+	    {"a<b t='say \"hi>\"'>c", "ac", ""},
+	    {"a<b x=\"1>c", "a", ""},
+	    {"a<b t=\"x\"", "a", ""},
+	    {"a<b t= \"x>y\" u=\"z\">c<i q=a\"b>d", "acd", ""},
+	    {"<a href='http://h.example/a>b'>t</a> <img src=\"http://i.example/\">",
+	     "t", "http://h.example/a>b|http://i.example/|"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct buf out, links;
+
+		buf_init(&out, 1 << 16);
+		buf_init(&links, 1 << 16);
+		assert_int_equal(mime_html_to_text(cases[i].html, strlen(cases[i].html), &out,
+						   tag_link, &links),
+				 0);
+		if (strcmp(out.p ? out.p : "", cases[i].text) != 0)
+			print_error("case %zu: text [%s]\n", i, out.p ? out.p : "");
+		assert_string_equal(out.p ? out.p : "", cases[i].text);
+		assert_string_equal(links.p ? links.p : "", cases[i].links);
+		buf_free(&out);
+		buf_free(&links);
+	}
+}
+
 static void test_embedded(void **state)
 {
 	static const char msg[] = "Content-Type: text/plain\n\nHere it is:\n"
@@ -370,6 +417,7 @@ int main(void)
 	    cmocka_unit_test(test_trees),     cmocka_unit_test(test_fields),
 	    cmocka_unit_test(test_limits),    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_html_urls), cmocka_unit_test(test_embedded),
+	    cmocka_unit_test(test_html_tag_ends),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
