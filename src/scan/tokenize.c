@@ -368,18 +368,6 @@ static void text_words(struct tok_sink *s, int subject, const char *p, size_t le
 	text_words_impl(s, subject, p, len, NULL);
 }
 
-/* The body text's words, and their plain hashes into out (see text_words_impl). */
-static void body_words(struct tok_sink *s, const char *p, size_t len, struct tok_words *out)
-{
-	if (out == NULL) {
-		text_words_impl(s, 0, p, len, NULL);
-		return;
-	}
-	out->n = 0;
-	out->complete = 1;
-	text_words_impl(s, 0, p, len, out);
-}
-
 void tokenize_text(struct tok_sink *s, const char *p, size_t len)
 {
 	text_words(s, 0, p, len);
@@ -623,7 +611,7 @@ static void mime_tokens(struct tok_sink *s, struct tok_sink *body, const struct 
 	}
 	tokenize_structure(body, m->root, &nodes);
 	if (m->text)
-		body_words(body, m->text, m->text_len, words);
+		text_words_impl(body, 0, m->text, m->text_len, words);
 	for (const struct mime_url *u = m->urls; u; u = u->next)
 		tokenize_url(body, u->url, u->host);
 }
@@ -705,13 +693,14 @@ static void tokenize_raw(struct tok_sink *s, struct tok_sink *bs, const char *ra
 	}
 	raw_header_flush(s, name, nlen, val, vlen);
 	if (body < len)
-		body_words(bs, raw + body, len - body, words);
+		text_words_impl(bs, 0, raw + body, len - body, words);
 }
 
 void tokenize_message_words(struct tok_sink *hdr, struct tok_sink *body, struct tok_words *words,
 			    const struct mime_msg *m, const char *raw, size_t len)
 {
-	/* a message without text has all of its (no) words */
+	/* set once here: a message has one body text (a message without one has all of its (no)
+	 * words), which mime_tokens or tokenize_raw hands to text_words_impl */
 	if (words) {
 		words->n = 0;
 		words->complete = 1;
