@@ -19,6 +19,7 @@
 #include "scan/bayes.h"
 
 #include "core/log.h"
+#include "core/sort.h"
 #include "scan/bayes_table.h"
 #include "store/lmdb_env.h"
 
@@ -485,49 +486,9 @@ static size_t token_clues(const struct bayes_table *t, const uint64_t *tok, size
 	return nc;
 }
 
-/* Below this many, insertion sort. */
-#define BAYES_CLUE_SORT_SMALL 16
-
-/* Sort candidates by hash: quicksort (median of three), insertion sort for small ranges. */
-static void clue_sort(struct clue *c, size_t n)
-{
-	while (n > BAYES_CLUE_SORT_SMALL) {
-		uint64_t x = c[0].h, y = c[n / 2].h, z = c[n - 1].h, pivot;
-		size_t i = 0, j = n - 1;
-		struct clue t;
-
-		pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
-		for (;;) {
-			while (c[i].h < pivot)
-				i++;
-			while (c[j].h > pivot)
-				j--;
-			if (i >= j)
-				break;
-			t = c[i];
-			c[i++] = c[j];
-			c[j--] = t;
-		}
-		if (j + 1 < n - j - 1) {
-			clue_sort(c, j + 1);
-			c += j + 1;
-			n -= j + 1;
-		} else {
-			clue_sort(c + j + 1, n - j - 1);
-			n = j + 1;
-		}
-	}
-	for (size_t i = 1; i < n; i++) {
-		struct clue v = c[i];
-		size_t k = i;
-
-		while (k > 0 && c[k - 1].h > v.h) {
-			c[k] = c[k - 1];
-			k--;
-		}
-		c[k] = v;
-	}
-}
+/* Candidates by hash: core/sort's quicksort over the clue structs. */
+#define CLUE_KEY(c) ((c).h)
+SORT_BY_KEY(static, clue_sort, struct clue, CLUE_KEY)
 
 /*
  * The f of tok[0..n)'s candidates into f, each token once, in ascending hash order: the values

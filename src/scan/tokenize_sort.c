@@ -18,9 +18,6 @@ static int u64_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* A bucket longer than this is quicksorted before the final insertion pass. */
-#define TOK_SORT_SMALL 16
-
 /* Below this many hashes distributing them costs more than it saves. */
 #define TOK_SORT_DISTRIBUTE 64
 /* At most 2^11 buckets: two counts arrays of 8 KiB on the stack. */
@@ -31,8 +28,8 @@ static int u64_cmp(const void *a, const void *b)
  * distribution by their top bits into n/4 to n/2 buckets (American flag sort) leaves each hash
  * within two to four places of its own, and one insertion pass over the whole array finishes
  * in about n steps: a third of the quicksort's instructions on a corpus message. A bucket that
- * holds more than TOK_SORT_SMALL (a message made to collide in the top bits) is sorted by
- * u64_sort first, so such a message still costs O(n log n).
+ * holds more than SORT_SMALL (a message made to collide in the top bits) is sorted by
+ * sort_u64 first, so such a message still costs O(n log n).
  */
 static void hash_sort(uint64_t *a, size_t n)
 {
@@ -72,7 +69,7 @@ static void hash_sort(uint64_t *a, size_t n)
 			a[next[b]++] = v;
 		}
 	for (size_t b = 0; b < nb; b++)
-		if (start[b + 1] - start[b] > TOK_SORT_SMALL)
+		if (start[b + 1] - start[b] > SORT_SMALL)
 			sort_u64(a + start[b], start[b + 1] - start[b]);
 	sort_u64_insertion(a, n);
 }
